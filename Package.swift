@@ -1,0 +1,48 @@
+// swift-tools-version: 6.2
+// trustctl: a TCP echo server and network foundation on a small C socket shim.
+// Layers: CNetShim (C syscalls) -> TrustCore (Swift policy) -> trustctl (CLI).
+
+import PackageDescription
+
+let package = Package(
+    name: "trustctl",
+    products: [
+        .executable(name: "trustctl", targets: ["trustctl"]),
+        .library(name: "TrustCore", targets: ["TrustCore"]),
+        .library(name: "CNetShim", type: .static, targets: ["CNetShim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+    ],
+    targets: [
+        // The public header's one real copy is include/cnetshim.h; the target
+        // reaches it through a symbolic link because SwiftPM refuses a
+        // publicHeadersPath outside the target folder.
+        .target(
+            name: "CNetShim",
+            cSettings: [.define("_GNU_SOURCE")]
+        ),
+        .target(
+            name: "TrustCore",
+            dependencies: [
+                "CNetShim",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+        .executableTarget(
+            name: "trustctl",
+            dependencies: [
+                "TrustCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "CNetShimTests", dependencies: ["CNetShim"]),
+        .testTarget(name: "TrustCoreTests", dependencies: ["TrustCore", "CNetShim"]),
+        // Black-box tests: they run the built trustctl binary, so they depend
+        // on the executable only to make sure it is built first.
+        .testTarget(name: "TrustctlTests", dependencies: ["trustctl", "TrustCore", "CNetShim"]),
+    ]
+)

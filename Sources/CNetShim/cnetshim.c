@@ -1,0 +1,382 @@
+/*
+ * cnetshim.c - implementation of include/cnetshim.h.
+ * Every function returns >= 0 or -errno and retries EINTR (close excepted).
+ */
+#include "cnetshim.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+static int set_int_option(int fd, int level, int name, int value) {
+    if (setsockopt(fd, level, name, &value, sizeof(value)) < 0) return -errno;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- addresses */
+
+int cnet_resolve(const char *host, uint16_t port, int passive,
+                 struct sockaddr_storage *out, socklen_t *out_len) {
+    if (out == NULL || out_len == NULL) return -EINVAL;
+    char service[8];
+    snprintf(service, sizeof(service), "%u", (unsigned)port);
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
+    if (passive && host == NULL) host = "0.0.0.0";
+    struct addrinfo *list = NULL;
+    int rc = getaddrinfo(host, service, &hints, &list);
+    if (rc != 0) {
+        switch (rc) {
+        case EAI_AGAIN: return -EAGAIN;
+        case EAI_MEMORY: return -ENOMEM;
+        case EAI_SYSTEM: return errno ? -errno : -EINVAL;
+        case EAI_NONAME:
+#ifdef EAI_NODATA
+        case EAI_NODATA:
+#endif
+        case EAI_FAIL:
+        case EAI_ADDRFAMILY:
+            return -EADDRNOTAVAIL;
+        default: return -EINVAL;
+        }
+    }
+    int result = -EADDRNOTAVAIL;
+    for (struct addrinfo *ai = list; ai != NULL; ai = ai->ai_next) {
+        if ((ai->ai_family == AF_INET || ai->ai_family == AF_INET6) &&
+            ai->ai_addrlen <= sizeof(*out)) {
+            memcpy(out, ai->ai_addr, ai->ai_addrlen);
+            *out_len = ai->ai_addrlen;
+            result = 0;
+            break;
+        }
+    }
+    freeaddrinfo(list);
+    return result;
+}
+
+int cnet_sockaddr_format(const struct sockaddr *addr, socklen_t len,
+                         char *buf, size_t buf_len) {
+    if (addr == NULL || buf == NULL || buf_len == 0) return -EINVAL;
+    char ip[INET6_ADDRSTRLEN];
+    int n;
+    if (addr->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)addr;
+        if (inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip)) == NULL) return -errno;
+        n = snprintf(buf, buf_len, "%s:%u", ip, (unsigned)ntohs(a->sin_port));
+    } else if (addr->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)addr;
+        if (inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip)) == NULL) return -errno;
+        n = snprintf(buf, buf_len, "[%s]:%u", ip, (unsigned)ntohs(a->sin6_port));
+    } else {
+        buf[0] = '\0';
+        return -EAFNOSUPPORT;
+    }
+    if (n < 0) return -EINVAL;
+    if ((size_t)n >= buf_len) return -ENOSPC;
+    return n;
+}
+
+int cnet_local_port(int fd) {
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) return -errno;
+    if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return -EAFNOSUPPORT;
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+int cnet_tcp_listen(const struct sockaddr *addr, socklen_t len, int backlog,
+                    int flags, uint16_t *bound_port) {
+    if (addr == NULL) return -EINVAL;
+    int type = SOCK_STREAM | SOCK_CLOEXEC | ((flags & CNET_NONBLOCK) ? SOCK_NONBLOCK : 0);
+    int fd = socket(addr->sa_family, type, 0);
+    if (fd < 0) return -errno;
+    int rc = set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+    if (rc == 0 && (flags & CNET_LISTEN_REUSEPORT)) rc = set_int_option(fd, SOL_SOCKET, SO_REUSEPORT, 1);
+    /* Dual stack: "::" should also take IPv4 clients, whatever the sysctl says. */
+    if (rc == 0 && addr->sa_family == AF_INET6) rc = set_int_option(fd, IPPROTO_IPV6, IPV6_V6ONLY, 0);
+    if (rc == 0 && bind(fd, addr, len) < 0) rc = -errno;
+    if (rc == 0 && listen(fd, backlog) < 0) rc = -errno;
+    if (rc == 0 && bound_port != NULL) {
+        int port = cnet_local_port(fd);
+        if (port < 0) rc = port; else *bound_port = (uint16_t)port;
+    }
+    if (rc < 0) {
+        close(fd);
+        return rc;
+    }
+    return fd;
+}
+
+int cnet_tcp_listen_host(const char *host, uint16_t port, int backlog,
+                         int flags, uint16_t *bound_port) {
+    struct sockaddr_storage ss;
+    socklen_t len = 0;
+    int rc = cnet_resolve(host, port, 1, &ss, &len);
+    if (rc < 0) return rc;
+    return cnet_tcp_listen((struct sockaddr *)&ss, len, backlog, flags, bound_port);
+}
+
+int cnet_accept(int listen_fd, struct sockaddr_storage *peer, socklen_t *peer_len) {
+    socklen_t fallback_len = sizeof(struct sockaddr_storage);
+    socklen_t *lenp = peer_len;
+    if (peer != NULL && lenp == NULL) lenp = &fallback_len;
+    if (peer != NULL) *lenp = sizeof(struct sockaddr_storage);
+    for (;;) {
+        int fd = accept4(listen_fd, (struct sockaddr *)peer, peer ? lenp : NULL,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) return fd;
+        if (errno == EINTR) continue;
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    }
+}
+
+/* Milliseconds on the monotonic clock, for connect's deadline. */
+static int64_t monotonic_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int cnet_connect_start(const struct sockaddr *addr, socklen_t len) {
+    if (addr == NULL) return -EINVAL;
+    int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    /* A non-blocking connect interrupted by a signal goes on in the kernel:
+     * EINTR, like EINPROGRESS, means "wait for writability". */
+    if (connect(fd, addr, len) < 0 && errno != EINPROGRESS && errno != EINTR) {
+        int err = errno;
+        close(fd);
+        return -err;
+    }
+    return fd;
+}
+
+int cnet_connect_result(int fd) {
+    int err = cnet_socket_error(fd);
+    return err > 0 ? -err : err;
+}
+
+int cnet_tcp_connect(const struct sockaddr *addr, socklen_t len, int timeout_ms, int flags) {
+    int fd = cnet_connect_start(addr, len);
+    if (fd < 0) return fd;
+    int64_t deadline = timeout_ms > 0 ? monotonic_ms() + timeout_ms : 0;
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLOUT, .revents = 0};
+        int wait_ms = -1;
+        if (timeout_ms > 0) {
+            int64_t left = deadline - monotonic_ms();
+            if (left <= 0) { close(fd); return -ETIMEDOUT; }
+            wait_ms = (int)left;
+        }
+        int n = poll(&p, 1, wait_ms);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            int err = errno;
+            close(fd);
+            return -err;
+        }
+        if (n == 0) { close(fd); return -ETIMEDOUT; }
+        break;
+    }
+    int rc = cnet_connect_result(fd);
+    if (rc == 0 && !(flags & CNET_NONBLOCK)) rc = cnet_set_nonblocking(fd, 0);
+    if (rc < 0) {
+        close(fd);
+        return rc;
+    }
+    return fd;
+}
+
+int cnet_tcp_connect_host(const char *host, uint16_t port, int timeout_ms, int flags) {
+    struct sockaddr_storage ss;
+    socklen_t len = 0;
+    int rc = cnet_resolve(host, port, 0, &ss, &len);
+    if (rc < 0) return rc;
+    return cnet_tcp_connect((struct sockaddr *)&ss, len, timeout_ms, flags);
+}
+
+int cnet_shutdown_write(int fd) {
+    return shutdown(fd, SHUT_WR) < 0 ? -errno : 0;
+}
+
+int cnet_close(int fd) {
+    return close(fd) < 0 ? -errno : 0;
+}
+
+/* ---------------------------------------------------------------- blocking loops */
+
+ssize_t cnet_send_all(int fd, const void *buf, size_t len, size_t *sent) {
+    const char *p = buf;
+    size_t done = 0;
+    ssize_t result = 0;
+    while (done < len) {
+        ssize_t n = send(fd, p + done, len - done, MSG_NOSIGNAL);
+        if (n >= 0) { done += (size_t)n; continue; }
+        if (errno == EINTR) continue;
+        result = errno == EWOULDBLOCK ? -EAGAIN : -errno;
+        break;
+    }
+    if (sent != NULL) *sent = done;
+    return result < 0 ? result : (ssize_t)done;
+}
+
+ssize_t cnet_recv_all(int fd, void *buf, size_t len, size_t *received) {
+    char *p = buf;
+    size_t done = 0;
+    ssize_t result = 0;
+    while (done < len) {
+        ssize_t n = recv(fd, p + done, len - done, 0);
+        if (n > 0) { done += (size_t)n; continue; }
+        if (n == 0) break; /* peer closed: the short count is the answer */
+        if (errno == EINTR) continue;
+        result = errno == EWOULDBLOCK ? -EAGAIN : -errno;
+        break;
+    }
+    if (received != NULL) *received = done;
+    return result < 0 ? result : (ssize_t)done;
+}
+
+/* ---------------------------------------------------------------- non-blocking */
+
+ssize_t cnet_send(int fd, const void *buf, size_t len) {
+    for (;;) {
+        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+        if (n >= 0) return n;
+        if (errno == EINTR) continue;
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    }
+}
+
+ssize_t cnet_recv(int fd, void *buf, size_t len) {
+    for (;;) {
+        ssize_t n = recv(fd, buf, len, 0);
+        if (n >= 0) return n;
+        if (errno == EINTR) continue;
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    }
+}
+
+ssize_t cnet_send_some(int fd, const void *buf, size_t len) {
+    const char *p = buf;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = cnet_send(fd, p + done, len - done);
+        if (n == -EAGAIN) break;
+        if (n < 0) return done > 0 ? (ssize_t)done : n;
+        done += (size_t)n;
+    }
+    return (ssize_t)done;
+}
+
+ssize_t cnet_recv_some(int fd, void *buf, size_t len) {
+    char *p = buf;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = cnet_recv(fd, p + done, len - done);
+        if (n == 0) break;
+        if (n < 0) {
+            if (done > 0) break;
+            return n;
+        }
+        done += (size_t)n;
+    }
+    return (ssize_t)done;
+}
+
+/* ---------------------------------------------------------------- options */
+
+int cnet_set_reuseaddr(int fd, int on) { return set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, on ? 1 : 0); }
+int cnet_set_reuseport(int fd, int on) { return set_int_option(fd, SOL_SOCKET, SO_REUSEPORT, on ? 1 : 0); }
+int cnet_set_nodelay(int fd, int on) { return set_int_option(fd, IPPROTO_TCP, TCP_NODELAY, on ? 1 : 0); }
+int cnet_set_send_buffer(int fd, int bytes) { return set_int_option(fd, SOL_SOCKET, SO_SNDBUF, bytes); }
+int cnet_set_recv_buffer(int fd, int bytes) { return set_int_option(fd, SOL_SOCKET, SO_RCVBUF, bytes); }
+
+int cnet_set_nonblocking(int fd, int on) {
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0) return -errno;
+    int want = on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
+    if (want != fl && fcntl(fd, F_SETFL, want) < 0) return -errno;
+    return 0;
+}
+
+int cnet_set_cloexec(int fd, int on) {
+    int fl = fcntl(fd, F_GETFD);
+    if (fl < 0) return -errno;
+    int want = on ? (fl | FD_CLOEXEC) : (fl & ~FD_CLOEXEC);
+    if (want != fl && fcntl(fd, F_SETFD, want) < 0) return -errno;
+    return 0;
+}
+
+static int set_timeout_option(int fd, int name, int timeout_ms) {
+    if (timeout_ms < 0) return -EINVAL;
+    struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+    if (setsockopt(fd, SOL_SOCKET, name, &tv, sizeof(tv)) < 0) return -errno;
+    return 0;
+}
+
+int cnet_set_recv_timeout(int fd, int timeout_ms) { return set_timeout_option(fd, SO_RCVTIMEO, timeout_ms); }
+int cnet_set_send_timeout(int fd, int timeout_ms) { return set_timeout_option(fd, SO_SNDTIMEO, timeout_ms); }
+
+int cnet_set_linger_reset(int fd) {
+    struct linger l = {.l_onoff = 1, .l_linger = 0};
+    if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l)) < 0) return -errno;
+    return 0;
+}
+
+int cnet_socket_error(int fd) {
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return -errno;
+    return err;
+}
+
+/* ---------------------------------------------------------------- errors */
+
+const char *cnet_errno_name(int err) {
+    if (err < 0) err = -err;
+    switch (err) {
+#define CNET_NAME(e) case e: return #e;
+    CNET_NAME(EPERM) CNET_NAME(ENOENT) CNET_NAME(ESRCH) CNET_NAME(EINTR)
+    CNET_NAME(EIO) CNET_NAME(ENXIO) CNET_NAME(E2BIG) CNET_NAME(ENOEXEC)
+    CNET_NAME(EBADF) CNET_NAME(ECHILD) CNET_NAME(EAGAIN) CNET_NAME(ENOMEM)
+    CNET_NAME(EACCES) CNET_NAME(EFAULT) CNET_NAME(EBUSY) CNET_NAME(EEXIST)
+    CNET_NAME(EXDEV) CNET_NAME(ENODEV) CNET_NAME(ENOTDIR) CNET_NAME(EISDIR)
+    CNET_NAME(EINVAL) CNET_NAME(ENFILE) CNET_NAME(EMFILE) CNET_NAME(ENOTTY)
+    CNET_NAME(EFBIG) CNET_NAME(ENOSPC) CNET_NAME(ESPIPE) CNET_NAME(EROFS)
+    CNET_NAME(EMLINK) CNET_NAME(EPIPE) CNET_NAME(EDOM) CNET_NAME(ERANGE)
+    CNET_NAME(EDEADLK) CNET_NAME(ENAMETOOLONG) CNET_NAME(ENOLCK)
+    CNET_NAME(ENOSYS) CNET_NAME(ENOTEMPTY) CNET_NAME(ELOOP)
+    CNET_NAME(ENOMSG) CNET_NAME(ENOSTR) CNET_NAME(ENODATA) CNET_NAME(ETIME)
+    CNET_NAME(ENOSR) CNET_NAME(EPROTO) CNET_NAME(EBADMSG) CNET_NAME(EOVERFLOW)
+    CNET_NAME(EILSEQ) CNET_NAME(EUSERS) CNET_NAME(ENOTSOCK)
+    CNET_NAME(EDESTADDRREQ) CNET_NAME(EMSGSIZE) CNET_NAME(EPROTOTYPE)
+    CNET_NAME(ENOPROTOOPT) CNET_NAME(EPROTONOSUPPORT)
+    CNET_NAME(ESOCKTNOSUPPORT) CNET_NAME(EOPNOTSUPP) CNET_NAME(EPFNOSUPPORT)
+    CNET_NAME(EAFNOSUPPORT) CNET_NAME(EADDRINUSE) CNET_NAME(EADDRNOTAVAIL)
+    CNET_NAME(ENETDOWN) CNET_NAME(ENETUNREACH) CNET_NAME(ENETRESET)
+    CNET_NAME(ECONNABORTED) CNET_NAME(ECONNRESET) CNET_NAME(ENOBUFS)
+    CNET_NAME(EISCONN) CNET_NAME(ENOTCONN) CNET_NAME(ESHUTDOWN)
+    CNET_NAME(ETOOMANYREFS) CNET_NAME(ETIMEDOUT) CNET_NAME(ECONNREFUSED)
+    CNET_NAME(EHOSTDOWN) CNET_NAME(EHOSTUNREACH) CNET_NAME(EALREADY)
+    CNET_NAME(EINPROGRESS) CNET_NAME(ESTALE) CNET_NAME(EDQUOT)
+    CNET_NAME(ECANCELED) CNET_NAME(EOWNERDEAD) CNET_NAME(ENOTRECOVERABLE)
+#undef CNET_NAME
+    default: return "EUNKNOWN";
+    }
+}

@@ -1,0 +1,3 @@
+import TrustCore
+
+print("trustctl")
