@@ -11,6 +11,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -379,4 +381,97 @@ const char *cnet_errno_name(int err) {
 #undef CNET_NAME
     default: return "EUNKNOWN";
     }
+}
+
+/* ---------------------------------------------------------------- event loop plumbing */
+
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+
+int cnet_epoll_create(void) {
+    int fd = epoll_create1(EPOLL_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+static int epoll_control(int epfd, int op, int fd, uint32_t events, uint64_t token) {
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.events = events;
+    ev.data.u64 = token;
+    return epoll_ctl(epfd, op, fd, &ev) < 0 ? -errno : 0;
+}
+
+int cnet_epoll_add(int epfd, int fd, uint32_t events, uint64_t token) {
+    return epoll_control(epfd, EPOLL_CTL_ADD, fd, events, token);
+}
+
+int cnet_epoll_modify(int epfd, int fd, uint32_t events, uint64_t token) {
+    return epoll_control(epfd, EPOLL_CTL_MOD, fd, events, token);
+}
+
+int cnet_epoll_remove(int epfd, int fd) {
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof(ev));
+    return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, &ev) < 0 ? -errno : 0;
+}
+
+int cnet_epoll_wait(int epfd, struct epoll_event *events, int max, int timeout_ms) {
+    int n = epoll_wait(epfd, events, max, timeout_ms);
+    if (n >= 0) return n;
+    return errno == EINTR ? 0 : -errno;
+}
+
+uint64_t cnet_epoll_event_token(const struct epoll_event *events, int i) { return events[i].data.u64; }
+uint32_t cnet_epoll_event_flags(const struct epoll_event *events, int i) { return events[i].events; }
+
+int cnet_eventfd_create(void) {
+    int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+int cnet_eventfd_signal(int fd) {
+    uint64_t one = 1;
+    for (;;) {
+        if (write(fd, &one, sizeof(one)) == (ssize_t)sizeof(one)) return 0;
+        if (errno == EINTR) continue;
+        /* EAGAIN: the counter is at its maximum, so the loop is woken anyway. */
+        return errno == EAGAIN ? 0 : -errno;
+    }
+}
+
+int64_t cnet_eventfd_drain(int fd) {
+    uint64_t value = 0;
+    for (;;) {
+        if (read(fd, &value, sizeof(value)) == (ssize_t)sizeof(value)) return (int64_t)value;
+        if (errno == EINTR) continue;
+        return -errno;
+    }
+}
+
+int cnet_signalfd_open(const int *signals, int count) {
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (int i = 0; i < count; i++) sigaddset(&mask, signals[i]);
+    int rc = pthread_sigmask(SIG_BLOCK, &mask, NULL);
+    if (rc != 0) return -rc;
+    int fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+int cnet_signalfd_read(int fd) {
+    struct signalfd_siginfo info;
+    for (;;) {
+        ssize_t n = read(fd, &info, sizeof(info));
+        if (n == (ssize_t)sizeof(info)) return (int)info.ssi_signo;
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return -errno;
+        return -EIO;
+    }
+}
+
+int cnet_ignore_sigpipe(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_IGN;
+    return sigaction(SIGPIPE, &sa, NULL) < 0 ? -errno : 0;
 }
