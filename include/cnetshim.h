@@ -199,13 +199,15 @@ int cnet_socket_error(int fd);
  * generation into it).
  * ------------------------------------------------------------------------ */
 
-#define CNET_EV_READ ((uint32_t)EPOLLIN)
-#define CNET_EV_WRITE ((uint32_t)EPOLLOUT)
-#define CNET_EV_ERROR ((uint32_t)EPOLLERR)
-#define CNET_EV_HANGUP ((uint32_t)EPOLLHUP)
+/* Plain literals so Swift imports them; cnetshim.c asserts they equal the
+ * EPOLL* values. */
+#define CNET_EV_READ 0x001u
+#define CNET_EV_WRITE 0x004u
+#define CNET_EV_ERROR 0x008u
+#define CNET_EV_HANGUP 0x010u
 /* Registration flag: wake only one of the loops waiting on a shared
  * descriptor (a listening socket shared by worker loops). */
-#define CNET_EV_EXCLUSIVE ((uint32_t)EPOLLEXCLUSIVE)
+#define CNET_EV_EXCLUSIVE 0x10000000u
 
 /* epoll_create1(EPOLL_CLOEXEC). */
 int cnet_epoll_create(void);

@@ -388,6 +388,12 @@ const char *cnet_errno_name(int err) {
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 
+_Static_assert(CNET_EV_READ == EPOLLIN, "CNET_EV_READ");
+_Static_assert(CNET_EV_WRITE == EPOLLOUT, "CNET_EV_WRITE");
+_Static_assert(CNET_EV_ERROR == EPOLLERR, "CNET_EV_ERROR");
+_Static_assert(CNET_EV_HANGUP == EPOLLHUP, "CNET_EV_HANGUP");
+_Static_assert(CNET_EV_EXCLUSIVE == (uint32_t)EPOLLEXCLUSIVE, "CNET_EV_EXCLUSIVE");
+
 int cnet_epoll_create(void) {
     int fd = epoll_create1(EPOLL_CLOEXEC);
     return fd < 0 ? -errno : fd;
