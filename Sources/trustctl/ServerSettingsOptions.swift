@@ -82,7 +82,9 @@ struct ServerSettingsOptions: ParsableArguments {
   }
 
   func validate() throws {
-    for (setting, value) in givenFlags.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+    let flags = givenFlags
+    for setting in EchoSetting.allCases {
+      guard let value = flags[setting] else { continue }
       do {
         try ConfigResolver.validateFlag(setting, value)
       } catch {

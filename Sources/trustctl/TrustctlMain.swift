@@ -38,6 +38,10 @@ enum TrustctlMain {
       exit(0)
     } catch let error as TrustError {
       fail(oneLine(error.message), status: error.exitStatus.rawValue)
+    } catch let code as ExitCode {
+      // Subcommands should throw TrustError; an ExitCode still gets its one line.
+      if code.isSuccess { exit(0) }
+      fail("trustctl: failed with exit status \(code.rawValue)", status: code.rawValue)
     } catch {
       // A group command run alone throws a help request: print help, exit 0.
       let status = Trustctl.exitCode(for: error)
@@ -45,14 +49,21 @@ enum TrustctlMain {
         print(Trustctl.fullMessage(for: error))
         exit(0)
       }
+      // A ValidationError thrown from run() is still a usage error.
+      if status == .validationFailure {
+        fail(
+          "\(oneLine(Trustctl.message(for: error))) (see 'trustctl --help')",
+          status: status.rawValue)
+      }
       fail(
         "internal error: \(oneLine(String(describing: error)))",
         status: ExitStatus.software.rawValue)
     }
   }
 
-  /// The arguments after the program name; `echo-client ARGS` becomes
-  /// `echo-client ARGS` for the root command when invoked through a link.
+  /// The arguments for the root command: those after the program name, with
+  /// the program name put first when it is a link such as `./echo-client`,
+  /// so `echo-client HOST PORT` runs as `trustctl echo-client HOST PORT`.
   static func commandArguments(_ argv: [String]) -> [String] {
     let rest = Array(argv.dropFirst())
     guard let programPath = argv.first else { return rest }
