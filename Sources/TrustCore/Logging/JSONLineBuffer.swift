@@ -43,14 +43,6 @@ struct JSONLineBuffer {
         appendMetadataValue(value)
     }
 
-    /// Appends `,"key":<integer>` to the open top-level object.
-    mutating func appendField(key: String, integer: Int64) {
-        bytes.append(UInt8(ascii: ","))
-        appendString(key)
-        bytes.append(UInt8(ascii: ":"))
-        appendInteger(integer)
-    }
-
     mutating func closeObject() {
         bytes.append(UInt8(ascii: "}"))
     }

@@ -216,7 +216,11 @@ final class LogWriterState: @unchecked Sendable {
         if pendingLines >= maxQueuedLines || pending.count + line.count + 1 > maxQueuedBytes {
             droppedSinceReport += 1
             counters.linesDropped += 1
+            // A line too big for an empty queue finds the writer asleep; wake
+            // it so the drop is reported.
+            let writerMaySleep = pending.isEmpty
             unlock()
+            if writerMaySleep { pthread_cond_signal(workAvailable) }
             return false
         }
         // The writer only sleeps when the queue is empty, so only the first
@@ -294,8 +298,7 @@ final class LogWriterState: @unchecked Sendable {
             // Reopen first: lines logged after a SIGHUP belong in the new file.
             if reopen { reopenFile() }
             if dropped > 0 {
-                appendWarning(
-                    to: &batch, event: "log_lines_dropped", field: ("count", .stringConvertible(dropped)))
+                appendWarning(to: &batch, event: "log_lines_dropped", fields: [("count", .stringConvertible(dropped))])
                 batchLines += 1
             }
             let writeErrno = batch.isEmpty ? 0 : writeBatch(batch)
@@ -340,7 +343,8 @@ final class LogWriterState: @unchecked Sendable {
         counters.lastErrno = errno
         unlock()
         var warning: [UInt8] = []
-        appendWarning(to: &warning, event: "log_reopen_failed", field: ("errno", .string(errno.name)))
+        appendWarning(
+            to: &warning, event: "log_reopen_failed", fields: [("errno", .string(errno.name)), ("path", .string(path))])
         if writeBatch(warning) == 0 {
             lock()
             counters.linesWritten += 1
@@ -348,14 +352,14 @@ final class LogWriterState: @unchecked Sendable {
         }
     }
 
+    /// The writer's own lines (about the log itself) use the handler's format.
     private func appendWarning(
-        to buffer: inout [UInt8], event: String, field: (key: String, value: Logger.MetadataValue)
+        to buffer: inout [UInt8], event: String, fields: [(key: String, value: Logger.MetadataValue)]
     ) {
         var line = JSONLineBuffer(capacity: 128)
         line.appendLineHeader(timestamp: .now(), level: .warning, event: event, pid: processID)
-        line.appendField(key: field.key, value: field.value)
-        if event == "log_reopen_failed" {
-            line.appendField(key: "path", value: .string(path))
+        for field in fields {
+            line.appendField(key: field.key, value: field.value)
         }
         line.closeObject()
         buffer.append(contentsOf: line.bytes)
