@@ -204,7 +204,7 @@ public struct EchoClient: Sendable {
                 try sendFailed(Errno(rawValue: Int32(truncatingIfNeeded: sent.rc)), sent: sent.moved, of: bytes.count)
             }
             let received = EchoClient.receive(fd, count: expected)
-            try check(received, expected: expected, of: bytes.count)
+            try check(received, expected: expected, sent: bytes)
             return received.bytes
         }
         let senderResult = Mutex<(rc: Int, moved: Int)>((0, 0))
@@ -223,7 +223,7 @@ public struct EchoClient: Sendable {
             _ = shutdown(fd, Int32(SHUT_RDWR))
         }
         senderDone.wait()
-        try check(received, expected: expected, of: bytes.count)
+        try check(received, expected: expected, sent: bytes)
         let sent = senderResult.withLock { $0 }
         if sent.rc < 0 {
             try sendFailed(Errno(rawValue: Int32(truncatingIfNeeded: sent.rc)), sent: sent.moved, of: bytes.count)
@@ -244,9 +244,14 @@ public struct EchoClient: Sendable {
             errno: errno, operation: "send")
     }
 
-    private func check(_ received: (rc: Int, bytes: [UInt8]), expected: Int, of sentCount: Int) throws(TrustError) {
-        let want = min(expected, sentCount)
+    private func check(_ received: (rc: Int, bytes: [UInt8]), expected: Int, sent: [UInt8]) throws(TrustError) {
+        let want = min(expected, sent.count)
         if received.rc < 0 {
+            // Bytes that came back wrong explain more than the failure after them.
+            let common = min(received.bytes.count, sent.count)
+            if let index = EchoClient.firstDifference(received.bytes, sent, count: common) {
+                throw mismatch(at: index, sent: sent, echo: received.bytes)
+            }
             let errno = Errno(rawValue: Int32(truncatingIfNeeded: received.rc))
             if errno == .wouldBlock {
                 throw TrustError(
@@ -270,18 +275,20 @@ public struct EchoClient: Sendable {
     private func verify(_ echo: [UInt8], against sent: [UInt8]) throws(TrustError) {
         let common = min(echo.count, sent.count)
         let mismatch = EchoClient.firstDifference(echo, sent, count: common)
-        if let index = mismatch {
-            throw TrustError(
-                kind: .dataMismatch,
-                message:
-                    "echo differs from what was sent at byte \(index) of \(sent.count) (sent 0x\(EchoClient.hex(sent[index])), got 0x\(EchoClient.hex(echo[index])))"
-            )
-        }
+        if let index = mismatch { throw self.mismatch(at: index, sent: sent, echo: echo) }
         if echo.count < sent.count {
             throw TrustError(
                 kind: .closedEarly,
                 message: "server closed the connection after \(echo.count) of \(sent.count) echo bytes")
         }
+    }
+
+    private func mismatch(at index: Int, sent: [UInt8], echo: [UInt8]) -> TrustError {
+        TrustError(
+            kind: .dataMismatch,
+            message:
+                "echo differs from what was sent at byte \(index) of \(sent.count) (sent 0x\(EchoClient.hex(sent[index])), got 0x\(EchoClient.hex(echo[index])))"
+        )
     }
 
     static func firstDifference(_ a: [UInt8], _ b: [UInt8], count: Int) -> Int? {
