@@ -51,7 +51,12 @@ public struct FrameScanner: Sendable {
                     failed = true
                     result.oversizeLength = length
                     result.echoCount = max(headerStart, 0)
-                    if headerStart < 0 { result.heldPrefixCount = 0 } else { result.heldPrefixCount = held; result.heldPrefix = heldValue }
+                    if headerStart < 0 {
+                        result.heldPrefixCount = 0
+                    } else {
+                        result.heldPrefixCount = held
+                        result.heldPrefix = heldValue
+                    }
                     return result
                 }
                 remaining = length

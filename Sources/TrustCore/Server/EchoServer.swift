@@ -116,10 +116,11 @@ public final class EchoServer {
         logger.info(
             "server_started",
             metadata: [
-                "host": "\(options.host)", "port": "\(bound)", "mode": "\(options.mode.rawValue)",
-                "workers": "\(options.workers)", "max_clients": "\(options.maxClients)",
-                "max_frame": "\(options.maxFrame)", "timeout_s": "\(options.idleTimeout)",
-                "drain_timeout_s": "\(options.drainTimeout)", "fd_limit": "\(options.descriptorLimit)",
+                "host": "\(options.host)", "port": .stringConvertible(bound), "mode": "\(options.mode.rawValue)",
+                "workers": .stringConvertible(options.workers), "max_clients": .stringConvertible(options.maxClients),
+                "max_frame": .stringConvertible(options.maxFrame), "timeout_s": .stringConvertible(options.idleTimeout),
+                "drain_timeout_s": .stringConvertible(options.drainTimeout),
+                "fd_limit": .stringConvertible(options.descriptorLimit),
             ])
         onReady(bound)
 
@@ -130,10 +131,12 @@ public final class EchoServer {
         logger.info(
             "server_stopped",
             metadata: [
-                "connections": "\(totals.accepted)", "refused": "\(totals.refused)", "shed": "\(totals.shed)",
-                "forced_closes": "\(totals.forcedCloses)", "bytes_in": "\(totals.bytesIn)",
-                "bytes_out": "\(totals.bytesOut)", "frames": "\(totals.frames)",
-                "duration_ms": "\(MonotonicClock.coarseMilliseconds() - started)",
+                "connections": .stringConvertible(totals.accepted), "refused": .stringConvertible(totals.refused),
+                "shed": .stringConvertible(totals.shed),
+                "forced_closes": .stringConvertible(totals.forcedCloses),
+                "bytes_in": .stringConvertible(totals.bytesIn),
+                "bytes_out": .stringConvertible(totals.bytesOut), "frames": .stringConvertible(totals.frames),
+                "duration_ms": .stringConvertible(MonotonicClock.coarseMilliseconds() - started),
             ])
         return outcome
     }
@@ -170,7 +173,7 @@ public final class EchoServer {
                         "server_stopping",
                         metadata: [
                             "signal": "\(EchoServer.signalName(signo))",
-                            "active_connections": "\(state.activeClients.load(ordering: .relaxed))",
+                            "active_connections": .stringConvertible(state.activeClients.load(ordering: .relaxed)),
                         ])
                     state.requestStop()
                     for worker in workers { worker.loop.waker.wake() }
@@ -231,4 +234,19 @@ final class EchoServerState: Sendable {
 /// thread-safe `loop.waker`), so crossing the boundary once is safe.
 private struct WorkerHandle: @unchecked Sendable {
     let worker: EchoWorker
+}
+
+extension EchoServer {
+    /// A server for resolved settings (see `ConfigResolver`).
+    public convenience init(
+        settings: EchoServerSettings, logger: Logger, signals: SignalEvents,
+        onHangup: @escaping @Sendable () -> Void
+    ) {
+        let options = Options(
+            host: settings.host.value, port: settings.port.value, mode: settings.mode.value,
+            idleTimeout: settings.idleTimeout.value, maxFrame: settings.maxFrame.value,
+            maxClients: settings.maxClients.value, workers: settings.workers.value,
+            drainTimeout: settings.drainTimeout.value)
+        self.init(options: options, logger: logger, signals: signals, onHangup: onHangup)
+    }
 }

@@ -153,7 +153,10 @@ final class EchoWorker {
             totals.refused += 1
             logger.info(
                 "connection_refused",
-                metadata: ["peer": "\(peer.formatted)", "reason": "max_clients", "max_clients": "\(options.maxClients)"])
+                metadata: [
+                    "peer": "\(peer.formatted)", "reason": "max_clients",
+                    "max_clients": .stringConvertible(options.maxClients),
+                ])
             return
         }
         _ = cnet_set_nodelay(fd, 1)
@@ -169,14 +172,19 @@ final class EchoWorker {
             c.pointee.isOpen = false
             state.activeClients.subtract(1, ordering: .relaxed)
             _ = cnet_close(fd)
-            logger.warning("connection_refused", metadata: ["peer": "\(peer.formatted)", "reason": "error", "errno": "\(errno.name)"])
+            logger.warning(
+                "connection_refused",
+                metadata: ["peer": "\(peer.formatted)", "reason": "error", "errno": "\(errno.name)"])
             return
         }
         idle.append(fd, at: now)
         totals.accepted += 1
         logger.info(
             "connection_accepted",
-            metadata: ["request_id": "\(state.requestID(serial))", "peer": "\(peer.formatted)", "worker": "\(index)"])
+            metadata: [
+                "request_id": "\(state.requestID(serial))", "peer": "\(peer.formatted)",
+                "worker": .stringConvertible(index),
+            ])
     }
 
     /// Out of descriptors (or kernel memory): give the spare descriptor up
@@ -202,8 +210,9 @@ final class EchoWorker {
             logger.warning(
                 "accept_paused",
                 metadata: [
-                    "errno": "\(errno.name)", "shed": "\(shed)", "pause_ms": "\(EchoWorker.acceptPauseMs)",
-                    "suppressed": "\(suppressed)", "worker": "\(index)",
+                    "errno": "\(errno.name)", "shed": .stringConvertible(shed),
+                    "pause_ms": .stringConvertible(EchoWorker.acceptPauseMs),
+                    "suppressed": .stringConvertible(suppressed), "worker": .stringConvertible(index),
                 ])
         }
     }
@@ -294,7 +303,9 @@ final class EchoWorker {
         if after > before {
             logger.debug(
                 "frame_echoed",
-                metadata: ["request_id": "\(state.requestID(c.pointee.serial))", "frames": "\(after - before)"])
+                metadata: [
+                    "request_id": "\(state.requestID(c.pointee.serial))", "frames": .stringConvertible(after - before),
+                ])
         }
         return result
     }
@@ -304,7 +315,9 @@ final class EchoWorker {
     /// writability instead (backpressure). Returns false if it closed.
     @inline(__always)
     @discardableResult
-    private func send(_ fd: Int32, _ c: UnsafeMutablePointer<Connection>, _ bytes: UnsafeMutableRawPointer, _ count: Int)
+    private func send(
+        _ fd: Int32, _ c: UnsafeMutablePointer<Connection>, _ bytes: UnsafeMutableRawPointer, _ count: Int
+    )
         -> Bool
     {
         let sent = cnet_send(fd, bytes, count)
@@ -322,7 +335,9 @@ final class EchoWorker {
         return true
     }
 
-    private func holdPending(_ fd: Int32, _ c: UnsafeMutablePointer<Connection>, _ bytes: UnsafeMutableRawPointer, _ count: Int) {
+    private func holdPending(
+        _ fd: Int32, _ c: UnsafeMutablePointer<Connection>, _ bytes: UnsafeMutableRawPointer, _ count: Int
+    ) {
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: count, alignment: 1)
         buffer.copyMemory(from: bytes, byteCount: count)
         c.pointee.pending = buffer
@@ -398,10 +413,10 @@ final class EchoWorker {
             "request_id": "\(state.requestID(c.pointee.serial))",
             "peer": "\(c.pointee.peer.formatted)",
             "reason": "\(reason.name)",
-            "frames": "\(frames)",
-            "bytes_in": "\(c.pointee.bytesIn)",
-            "bytes_out": "\(c.pointee.bytesOut)",
-            "duration_ms": "\(max(0, now - c.pointee.acceptedAt))",
+            "frames": .stringConvertible(frames),
+            "bytes_in": .stringConvertible(c.pointee.bytesIn),
+            "bytes_out": .stringConvertible(c.pointee.bytesOut),
+            "duration_ms": .stringConvertible(max(0, now - c.pointee.acceptedAt)),
         ]
         if let errno { metadata["errno"] = "\(errno.name)" }
         if reason == .frameTooLarge {
