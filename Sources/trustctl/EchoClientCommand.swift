@@ -26,7 +26,8 @@ struct EchoClientCommand: ParsableCommand {
     @Argument(help: "Messages to send, one frame (or, with --raw, one line) each.")
     var messages: [String] = []
 
-    @Option(help: "Send one generated payload of N bytes instead of messages; the server decides whether it is too large.")
+    @Option(
+        help: "Send one generated payload of N bytes instead of messages; the server decides whether it is too large.")
     var payloadSize: Int?
 
     @Flag(help: "Send unframed bytes, half-close, read the echo to end of stream (RFC 862).")

@@ -139,7 +139,8 @@ final class EchoClientTests: XCTestCase {
         XCTAssertGreaterThan(Set(a).count, 80)
         for client in [0, 1, 999_999, Int.max / 3] {
             for message in [0, 1, 12345] {
-                XCTAssertTrue((0..<PayloadPattern.period).contains(PayloadPattern.offset(client: client, message: message)))
+                XCTAssertTrue(
+                    (0..<PayloadPattern.period).contains(PayloadPattern.offset(client: client, message: message)))
             }
         }
         XCTAssertNotEqual(PayloadPattern.offset(client: 0, message: 0), PayloadPattern.offset(client: 0, message: 1))

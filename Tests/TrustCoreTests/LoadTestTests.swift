@@ -15,7 +15,8 @@ final class LoadTestTests: XCTestCase {
         XCTAssertEqual(report.exitStatus, .success, file: file, line: line)
         XCTAssertNil(report.error, file: file, line: line)
         XCTAssertEqual(report.tally.latency.count, UInt64(expected), file: file, line: line)
-        XCTAssertTrue(report.summary.hasPrefix("\(expected)/\(expected) ok, 0 failed\n"), report.summary, file: file, line: line)
+        XCTAssertTrue(
+            report.summary.hasPrefix("\(expected)/\(expected) ok, 0 failed\n"), report.summary, file: file, line: line)
     }
 
     func testHundredSequentialClientsOfTenMessages() throws {
@@ -42,7 +43,9 @@ final class LoadTestTests: XCTestCase {
         // Larger than one recv buffer and than the socket buffers: partial
         // sends, echoes arriving in many pieces.
         let large = try run(
-            .init(host: "localhost", port: port, clients: 3, messages: 3, concurrency: 3, payloadSize: 1_000_000, mode: .raw))
+            .init(
+                host: "localhost", port: port, clients: 3, messages: 3, concurrency: 3, payloadSize: 1_000_000,
+                mode: .raw))
         assertAllVerified(large, 9)
     }
 
@@ -64,7 +67,8 @@ final class LoadTestTests: XCTestCase {
         let port = try EchoServerFixture.port()
         // 40 round trips at 200/s: the last is scheduled 195 ms after the start.
         let report = try run(
-            .init(host: "127.0.0.1", port: port, clients: 4, messages: 10, concurrency: 4, rate: 200, connectRate: 1000))
+            .init(host: "127.0.0.1", port: port, clients: 4, messages: 10, concurrency: 4, rate: 200, connectRate: 1000)
+        )
         assertAllVerified(report, 40)
         XCTAssertGreaterThanOrEqual(report.wallSeconds, 0.19, "sends must wait for their scheduled times")
         XCTAssertTrue(report.summary.contains("(from scheduled send times)"))
@@ -112,7 +116,8 @@ final class LoadTestTests: XCTestCase {
         // The peer echoes 10 bytes of each connection's first 68-byte frame, then closes.
         let peer = try FakePeer(FakePeer.closesAfter(10))
         defer { peer.stop() }
-        let report = try run(.init(host: "127.0.0.1", port: peer.port, clients: 5, messages: 3, concurrency: 2, timeout: 5))
+        let report = try run(
+            .init(host: "127.0.0.1", port: peer.port, clients: 5, messages: 3, concurrency: 2, timeout: 5))
         XCTAssertEqual(report.ok, 0)
         XCTAssertEqual(report.failed, 15, "each failed session loses all of its planned round trips")
         XCTAssertEqual(report.failures(.closedEarly), 5)

@@ -95,7 +95,9 @@ public struct EchoClient: Sendable {
 
     var timeoutMs: Int32 { Int32(clamping: Int64((options.timeout * 1000).rounded(.up))) }
 
-    var target: String { options.host.contains(":") ? "[\(options.host)]:\(options.port)" : "\(options.host):\(options.port)" }
+    var target: String {
+        options.host.contains(":") ? "[\(options.host)]:\(options.port)" : "\(options.host):\(options.port)"
+    }
 
     func connect() throws(TrustError) -> Int32 {
         var address = sockaddr_storage()
@@ -111,7 +113,8 @@ public struct EchoClient: Sendable {
         if fd < 0 {
             let errno = Errno(rawValue: fd)
             let why = errno == .timedOut ? "timed out after \(options.timeout) s" : errno.description
-            throw TrustError(kind: .system, message: "cannot connect to \(target): \(why)", errno: errno, operation: "connect")
+            throw TrustError(
+                kind: .system, message: "cannot connect to \(target): \(why)", errno: errno, operation: "connect")
         }
         _ = cnet_set_nodelay(fd, 1)
         _ = cnet_set_recv_timeout(fd, timeoutMs)
@@ -148,7 +151,9 @@ public struct EchoClient: Sendable {
     /// A frame: 4-byte big-endian length, then the payload.
     public static func frame(_ payload: [UInt8]) -> [UInt8] {
         let length = UInt32(payload.count)
-        var bytes: [UInt8] = [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)]
+        var bytes: [UInt8] = [
+            UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF),
+        ]
         bytes.append(contentsOf: payload)
         return bytes
     }
@@ -240,7 +245,7 @@ public struct EchoClient: Sendable {
         }
         throw TrustError(
             kind: .system,
-            message: "the server closed the connection after taking \(sent) of \(total) bytes (\(errno.name))",
+            message: "server closed the connection after taking \(sent) of \(total) bytes (\(errno.name))",
             errno: errno, operation: "send")
     }
 
@@ -262,7 +267,7 @@ public struct EchoClient: Sendable {
             }
             throw TrustError(
                 kind: .system,
-                message: "the server reset the connection after \(received.bytes.count) of \(want) echo bytes",
+                message: "server reset the connection after \(received.bytes.count) of \(want) echo bytes",
                 errno: errno, operation: "recv")
         }
         // A short echo (the server closed first) is reported by `verify`,

@@ -266,7 +266,8 @@ final class LoadTestEngine {
         slots[s].fd = fd
         slots[s].phase = .connecting
         slots[s].writeArmed = true
-        if let errno = loop.add(fd, .write, token: EventLoop.Token.make(fd: Int32(s), generation: slots[s].generation)) {
+        if let errno = loop.add(fd, .write, token: EventLoop.Token.make(fd: Int32(s), generation: slots[s].generation))
+        {
             _ = cnet_close(fd)
             slots[s].phase = .free
             fail(s, .other, "epoll_ctl: \(errno.description)", errno: errno)

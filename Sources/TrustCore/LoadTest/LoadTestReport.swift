@@ -86,7 +86,7 @@ public struct LoadTestReport: Sendable {
             errors: \(kinds)
             connections: \(tally.connections)
             round trips/s: \(LoadTestReport.fixed(roundTripsPerSecond, 1))
-            payload MB/s: \(LoadTestReport.fixed(payloadMegabytesPerSecond, 3)) each way (wire, both ways, headers included: \(LoadTestReport.fixed(wireMegabytesPerSecond, 3)))
+            MB/s: \(LoadTestReport.fixed(payloadMegabytesPerSecond, 3)) payload each way, \(LoadTestReport.fixed(wireMegabytesPerSecond, 3)) on the wire (both ways, headers included)
             latency us: p50 \(l.p50), p90 \(l.p90), p99 \(l.p99), p99.9 \(l.p999), max \(l.max)\(options.rate != nil ? " (from scheduled send times)" : "")
             wall time s: \(LoadTestReport.fixed(wallSeconds, 3))
             """
