@@ -13,6 +13,8 @@ struct Trustctl: ParsableCommand {
         version: "trustctl 0.1.0",
         subcommands: [
             EchoServerCommand.self,
+            EchoClientCommand.self,
+            EchoLoadTestCommand.self,
             ConfigCommand.self,
         ]
     )
