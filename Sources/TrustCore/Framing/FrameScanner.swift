@@ -80,6 +80,13 @@ public struct FrameScanner: Sendable {
     result.copyHeldPrefix(endingAt: end)
   }
 
+  /// Same as `copyHeldPrefix(_:endingAt:)`, under the name the echo worker first used.
+  @inlinable
+  public static func writeHeldPrefix(_ result: FrameScanResult, before end: UnsafeMutableRawPointer)
+  {
+    result.copyHeldPrefix(endingAt: end)
+  }
+
   @inlinable
   @inline(__always)
   mutating func scan<Observer: FrameObserver>(
