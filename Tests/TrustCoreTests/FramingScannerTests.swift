@@ -252,6 +252,11 @@ final class FramingScannerTests: XCTestCase {
     XCTAssertEqual(buffer, [0x55, 0x55, 0xA1, 0xA2, 0x55, 0x55, 0x55, 0x55])
   }
 
+  func testScannerStateFitsInThirtyTwoBytes() {
+    // The scanner is the whole framing state of every connection (target: < 1 KiB each).
+    XCTAssertLessThanOrEqual(MemoryLayout<FrameScanner>.stride, 32)
+  }
+
   func testResultEqualityIgnoresUnusedPrefixBytes() {
     let a = FrameScanResult(heldPrefixCount: 1, heldPrefix: (7, 1, 1), echoCount: 3)
     let b = FrameScanResult(heldPrefixCount: 1, heldPrefix: (7, 2, 2), echoCount: 3)
