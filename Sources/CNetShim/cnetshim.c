@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -72,6 +73,7 @@ int cnet_resolve(const char *host, uint16_t port, int passive,
 int cnet_sockaddr_format(const struct sockaddr *addr, socklen_t len,
                          char *buf, size_t buf_len) {
     if (addr == NULL || buf == NULL || buf_len == 0) return -EINVAL;
+    buf[0] = '\0'; /* NUL-terminated on every error path too */
     char ip[INET6_ADDRSTRLEN];
     int n;
     if (addr->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
@@ -83,7 +85,6 @@ int cnet_sockaddr_format(const struct sockaddr *addr, socklen_t len,
         if (inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip)) == NULL) return -errno;
         n = snprintf(buf, buf_len, "[%s]:%u", ip, (unsigned)ntohs(a->sin6_port));
     } else {
-        buf[0] = '\0';
         return -EAFNOSUPPORT;
     }
     if (n < 0) return -EINVAL;
@@ -351,6 +352,8 @@ int cnet_socket_error(int fd) {
 /* ---------------------------------------------------------------- errors */
 
 const char *cnet_errno_name(int err) {
+    /* -INT_MIN overflows (undefined behaviour); it is no errno anyway. */
+    if (err == INT_MIN) return "EUNKNOWN";
     if (err < 0) err = -err;
     switch (err) {
 #define CNET_NAME(e) case e: return #e;
