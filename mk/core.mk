@@ -33,14 +33,23 @@ run: build
 	@echo "==> trustctl echo-server --port $(PORT)"
 	@exec ./trustctl echo-server --port $(PORT)
 
+# Every suite runs even when one fails, so the summary names all failures.
+# --disable-swift-testing: there are no Swift Testing tests, and its "0 tests"
+# line would be the runner's last word otherwise.
+TEST_RESULTS := .build/test-results.xml
 test:
 	@echo "==> swift build (debug)"
 	@$(SWIFT) build
+	@rm -f $(TEST_RESULTS)
 	@echo "==> swift test --parallel"
-	@$(SWIFT) test --parallel
+	@$(SWIFT) test --parallel --disable-swift-testing --xunit-output $(TEST_RESULTS); \
+		echo $$? > .build/swift-test.status
 	@echo "==> scripts/install-check.sh"
-	@scripts/install-check.sh
-	@echo "==> make test: ok (swift test --parallel passed, install-check passed)"
+	@if scripts/install-check.sh; then echo ok > .build/install-check.status; else echo failed > .build/install-check.status; fi
+	@echo "==> scripts/practice.sh"
+	@if scripts/practice.sh; then echo ok > .build/practice.status; else echo failed > .build/practice.status; fi
+	@scripts/test-summary.py $(TEST_RESULTS) $$(cat .build/swift-test.status) install-check=$$(cat .build/install-check.status) \
+		practice=$$(cat .build/practice.status)
 
 cnetshim: $(CNET_LIB)
 
