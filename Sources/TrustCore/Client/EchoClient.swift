@@ -95,20 +95,10 @@ public struct EchoClient: Sendable {
 
     var timeoutMs: Int32 { Int32(clamping: Int64((options.timeout * 1000).rounded(.up))) }
 
-    var target: String {
-        options.host.contains(":") ? "[\(options.host)]:\(options.port)" : "\(options.host):\(options.port)"
-    }
+    var target: String { SocketAddress.display(host: options.host, port: options.port) }
 
     func connect() throws(TrustError) -> Int32 {
-        var address = sockaddr_storage()
-        var length = socklen_t(0)
-        let resolved = cnet_resolve(options.host, options.port, 0, &address, &length)
-        if resolved < 0 {
-            let errno = Errno(rawValue: resolved)
-            throw TrustError(
-                kind: .system, message: "cannot resolve host '\(options.host)' (\(errno.name))", errno: errno,
-                operation: "resolve")
-        }
+        var (address, length) = try SocketAddress.resolve(host: options.host, port: options.port)
         let fd = EchoClient.connect(&address, length, timeoutMs: timeoutMs)
         if fd < 0 {
             let errno = Errno(rawValue: fd)

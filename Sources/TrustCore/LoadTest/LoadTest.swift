@@ -25,15 +25,7 @@ public struct LoadTest: Sendable {
     /// - Parameter progress: draw a progress bar on stderr (callers pass
     ///   `isatty(2)`: a bar is for a person watching a terminal).
     public func run(progress showProgress: Bool = false) throws(TrustError) -> LoadTestReport {
-        var address = sockaddr_storage()
-        var length = socklen_t(0)
-        let resolved = cnet_resolve(options.host, options.port, 0, &address, &length)
-        if resolved < 0 {
-            let errno = Errno(rawValue: resolved)
-            throw TrustError(
-                kind: .system, message: "cannot resolve host '\(options.host)' (\(errno.name))", errno: errno,
-                operation: "resolve")
-        }
+        let (address, length) = try SocketAddress.resolve(host: options.host, port: options.port)
         let limit = EchoServer.raiseDescriptorLimit()
         let concurrency = options.effectiveConcurrency
         if concurrency + LoadTest.descriptorReserve > limit {

@@ -113,7 +113,7 @@ final class LoadTestEngine {
         self.addressLength = addressLength
         self.progress = progress
         loop = try EventLoop(maxEvents: 1024)
-        slots = LoadTestEngine.zeroedSlots(count: share.slots)
+        slots = ZeroedTable.allocate(LoadSlot.self, count: share.slots, what: "load-test slots")
         timeouts = IdleList(capacity: share.slots)
         due = DueQueue(capacity: share.slots)
         waiting = SlotQueue(capacity: share.slots)
@@ -144,16 +144,6 @@ final class LoadTestEngine {
         pattern.deallocate()
         receiveBuffer.deallocate()
         firstSend.deallocate()
-    }
-
-    /// calloc'd slots: zeroed memory is a valid `LoadSlot` (all integers,
-    /// phase 0 = free), calloc aligns for any type, and pages of slots never
-    /// used stay untouched.
-    private static func zeroedSlots(count: Int) -> UnsafeMutablePointer<LoadSlot> {
-        guard let raw = calloc(max(count, 1), MemoryLayout<LoadSlot>.stride) else {
-            fatalError("load test: out of memory for \(count) connection slots")
-        }
-        return raw.bindMemory(to: LoadSlot.self, capacity: max(count, 1))
     }
 
     /// The pattern messages are cut from: period + payload bytes, so a

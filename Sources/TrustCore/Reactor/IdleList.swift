@@ -18,25 +18,15 @@ public struct IdleList: ~Copyable {
     public init(capacity: Int) {
         precondition(capacity > 0 && capacity <= Int(Int32.max))
         self.capacity = capacity
-        previous = IdleList.zeroedArray(of: Int32.self, count: capacity)
-        next = IdleList.zeroedArray(of: Int32.self, count: capacity)
-        stamps = IdleList.zeroedArray(of: Int64.self, count: capacity)
+        previous = ZeroedTable.allocate(Int32.self, count: capacity, what: "idle-list links")
+        next = ZeroedTable.allocate(Int32.self, count: capacity, what: "idle-list links")
+        stamps = ZeroedTable.allocate(Int64.self, count: capacity, what: "idle-list stamps")
     }
 
     deinit {
         free(previous)
         free(next)
         free(stamps)
-    }
-
-    /// calloc'd memory bound to a trivial integer type: calloc returns
-    /// zeroed memory suitably aligned for any type, and integers have no
-    /// invariants, so binding it is safe; untouched pages cost no RSS.
-    private static func zeroedArray<T: FixedWidthInteger>(of: T.Type, count: Int) -> UnsafeMutablePointer<T> {
-        guard let raw = calloc(count, MemoryLayout<T>.stride) else {
-            fatalError("IdleList: out of memory for \(count) slots")
-        }
-        return raw.bindMemory(to: T.self, capacity: count)
     }
 
     /// The time of the slot's last activity (meaningful while it is listed).

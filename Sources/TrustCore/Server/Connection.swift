@@ -76,22 +76,12 @@ final class ConnectionTable {
 
     init(capacity: Int) {
         self.capacity = capacity
-        slots = ConnectionTable.zeroedSlots(count: capacity)
+        // All-zero bytes are a free slot: integers, Bools, a nil pointer,
+        // and enums whose zero raw value is a valid case.
+        slots = ZeroedTable.allocate(Connection.self, count: capacity, what: "connection slots")
     }
 
     deinit { free(slots) }
-
-    /// calloc returns zeroed memory aligned for any type. `Connection` is a
-    /// trivial type (integers, Bools, one optional raw pointer, and enums
-    /// whose zero raw value is a valid case), so all-zero bytes are a valid
-    /// free slot and binding the memory to it is safe.
-    private static func zeroedSlots(count: Int) -> UnsafeMutablePointer<Connection> {
-        precondition(_isPOD(Connection.self))
-        guard let raw = calloc(count, MemoryLayout<Connection>.stride) else {
-            fatalError("ConnectionTable: out of memory for \(count) slots")
-        }
-        return raw.bindMemory(to: Connection.self, capacity: count)
-    }
 
     @inline(__always)
     func slot(_ fd: Int32) -> UnsafeMutablePointer<Connection> {

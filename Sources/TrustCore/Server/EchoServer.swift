@@ -71,11 +71,7 @@ public final class EchoServer {
 
     /// The line printed on stdout once the server accepts connections.
     public static func readyLine(host: String, port: UInt16, mode: EchoMode, workers: Int) -> String {
-        "listening on \(formatHostPort(host, port)) (mode \(mode.rawValue), \(workers) worker\(workers == 1 ? "" : "s"))"
-    }
-
-    static func formatHostPort(_ host: String, _ port: UInt16) -> String {
-        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        "listening on \(SocketAddress.display(host: host, port: port)) (mode \(mode.rawValue), \(workers) worker\(workers == 1 ? "" : "s"))"
     }
 
     /// Binds, starts the workers, calls `onReady` with the bound port, and
@@ -87,7 +83,7 @@ public final class EchoServer {
         if listenFD < 0 {
             throw TrustError.system(
                 Errno(rawValue: listenFD),
-                operation: "cannot listen on \(EchoServer.formatHostPort(options.host, options.port))")
+                operation: "cannot listen on \(SocketAddress.display(host: options.host, port: options.port))")
         }
         defer { _ = cnet_close(listenFD) }
 
