@@ -7,6 +7,12 @@
 // Input layout: bytes 0-1 choose maxFrame (big-endian UInt16; 0xFFFF means UInt32.max),
 // bytes 2-3 seed the random split points, the rest is the framed stream.
 
+/// Traps with `message` when `condition` is false. Not `precondition`: in -O builds that
+/// traps without printing its message, and a fuzz crash should say which property broke.
+func check(_ condition: Bool, _ message: @autoclosure () -> String = "framing property violated") {
+  if !condition { fatalError(message()) }
+}
+
 /// What one scan of a whole stream produced, however it was split.
 struct ScanOutcome: Equatable {
   var released: [UInt8] = []
@@ -49,16 +55,16 @@ func scanInChunks(_ stream: [UInt8], maxFrame: UInt32, chunkSize: (Int) -> Int) 
       }
       let chunk = UnsafeRawBufferPointer(start: chunkStart, count: size)
       let result = scanner.scan(chunk) { outcome.frameLengths.append($0) }
-      precondition(
+      check(
         !lastResultHadOversize || result == FrameScanResult(), "scan after error released bytes")
-      precondition(result.heldPrefixCount >= 0 && result.heldPrefixCount <= 3)
-      precondition(result.echoCount >= 0 && result.echoCount <= size)
+      check(result.heldPrefixCount >= 0 && result.heldPrefixCount <= 3)
+      check(result.echoCount >= 0 && result.echoCount <= size)
       let start = scanner.copyHeldPrefix(result, endingAt: chunkStart)
       outcome.released.append(
         contentsOf: UnsafeRawBufferPointer(start: start, count: result.releasedByteCount))
       outcome.resultFrames += result.framesCompleted
       if let length = result.oversizeLength {
-        precondition(outcome.oversizeLength == nil, "two oversize verdicts")
+        check(outcome.oversizeLength == nil, "two oversize verdicts")
         outcome.oversizeLength = length
         lastResultHadOversize = true
       }
@@ -68,9 +74,9 @@ func scanInChunks(_ stream: [UInt8], maxFrame: UInt32, chunkSize: (Int) -> Int) 
   outcome.framesCompleted = scanner.framesCompleted
   outcome.isMidFrame = scanner.isMidFrame
   outcome.heldHeaderCount = scanner.heldHeaderCount
-  precondition(scanner.oversizeLength == outcome.oversizeLength)
-  precondition(outcome.resultFrames == Int(outcome.framesCompleted))
-  precondition(outcome.frameLengths.count == outcome.resultFrames)
+  check(scanner.oversizeLength == outcome.oversizeLength)
+  check(outcome.resultFrames == Int(outcome.framesCompleted))
+  check(outcome.frameLengths.count == outcome.resultFrames)
   return outcome
 }
 
@@ -90,12 +96,12 @@ public func framingFuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CI
     // Mostly small chunks (header splits), sometimes large ones; 0-byte chunks too.
     random.next(below: 4) == 0 ? random.next(below: remaining + 1) : random.next(below: 6)
   }
-  precondition(bytewise == whole, "1-byte split differs from whole")
-  precondition(randomSplit == whole, "random split differs from whole")
+  check(bytewise == whole, "1-byte split differs from whole")
+  check(randomSplit == whole, "random split differs from whole")
 
   // Released bytes are always the stream's own bytes, in order.
-  precondition(whole.released.count <= stream.count)
-  precondition(
+  check(whole.released.count <= stream.count)
+  check(
     whole.released[...] == stream[..<whole.released.count], "released bytes are not a prefix")
 
   var decoder = FrameDecoder(maxFrame: maxFrame)
@@ -110,23 +116,23 @@ public func framingFuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CI
       guard case .frameTooLarge(let declared, let max) = error else {
         fatalError("unexpected error")
       }
-      precondition(max == maxFrame)
+      check(max == maxFrame)
       decoderOversize = declared
       break
     }
   }
-  precondition(payloads.map { UInt32($0.count) } == whole.frameLengths, "frame lengths differ")
-  precondition(decoderOversize == whole.oversizeLength, "oversize verdicts differ")
+  check(payloads.map { UInt32($0.count) } == whole.frameLengths, "frame lengths differ")
+  check(decoderOversize == whole.oversizeLength, "oversize verdicts differ")
   let encoded = FrameEncoder.encode(payloads: payloads)
   if whole.oversizeLength != nil {
-    precondition(
+    check(
       whole.released == encoded, "released bytes after oversize are not the valid frames")
-    precondition(!whole.isMidFrame && whole.heldHeaderCount == 0)
+    check(!whole.isMidFrame && whole.heldHeaderCount == 0)
   } else {
-    precondition(whole.released.count == stream.count - whole.heldHeaderCount)
-    precondition(whole.released.starts(with: encoded), "frames are not a prefix of released bytes")
-    precondition(decoder.isMidFrame == whole.isMidFrame, "isMidFrame differs")
-    precondition(decoder.bufferedByteCount == stream.count - encoded.count)
+    check(whole.released.count == stream.count - whole.heldHeaderCount)
+    check(whole.released.starts(with: encoded), "frames are not a prefix of released bytes")
+    check(decoder.isMidFrame == whole.isMidFrame, "isMidFrame differs")
+    check(decoder.bufferedByteCount == stream.count - encoded.count)
   }
   return 0
 }
