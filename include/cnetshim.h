@@ -26,6 +26,8 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <signal.h>
+#include <sys/epoll.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -187,6 +189,60 @@ int cnet_set_send_buffer(int fd, int bytes);
 int cnet_set_recv_buffer(int fd, int bytes);
 /* SO_ERROR: the pending socket error as a positive errno, 0 if none. */
 int cnet_socket_error(int fd);
+
+/* ------------------------------------------------------------------------
+ * Event loop plumbing: epoll, eventfd, signalfd (Linux)
+ *
+ * Thin wrappers so Swift (whose Glibc module does not export these) and C
+ * servers share one -errno convention.  Each epoll registration carries a
+ * 64-bit token chosen by the caller (trustctl packs a descriptor and a
+ * generation into it).
+ * ------------------------------------------------------------------------ */
+
+/* Plain literals so Swift imports them; cnetshim.c asserts they equal the
+ * EPOLL* values. */
+#define CNET_EV_READ 0x001u
+#define CNET_EV_WRITE 0x004u
+#define CNET_EV_ERROR 0x008u
+#define CNET_EV_HANGUP 0x010u
+/* Registration flag: wake only one of the loops waiting on a shared
+ * descriptor (a listening socket shared by worker loops). */
+#define CNET_EV_EXCLUSIVE 0x10000000u
+
+/* epoll_create1(EPOLL_CLOEXEC). */
+int cnet_epoll_create(void);
+/* Register fd for events (level-triggered) with a caller token. */
+int cnet_epoll_add(int epfd, int fd, uint32_t events, uint64_t token);
+/* Change the events or token of a registered fd. */
+int cnet_epoll_modify(int epfd, int fd, uint32_t events, uint64_t token);
+/* Remove fd (closing the last descriptor of a socket also removes it). */
+int cnet_epoll_remove(int epfd, int fd);
+/* Wait for up to max events; timeout_ms < 0 waits forever.  Returns the
+ * count; an interrupted wait returns 0 (the caller's loop goes round). */
+int cnet_epoll_wait(int epfd, struct epoll_event *events, int max, int timeout_ms);
+/* The token and the event bits of events[i] (epoll_event is a packed
+ * struct on x86-64; these accessors keep that detail on the C side). */
+uint64_t cnet_epoll_event_token(const struct epoll_event *events, int i);
+uint32_t cnet_epoll_event_flags(const struct epoll_event *events, int i);
+
+/* A non-blocking, close-on-exec eventfd used to wake a loop. */
+int cnet_eventfd_create(void);
+/* Add 1 to the eventfd counter (async-signal-safe). */
+int cnet_eventfd_signal(int fd);
+/* Read and reset the counter: its value, or -EAGAIN when zero. */
+int64_t cnet_eventfd_drain(int fd);
+
+/*
+ * Block the given signals in the calling thread (threads created later
+ * inherit the mask) and return a non-blocking, close-on-exec signalfd that
+ * delivers them as readable events.  Call it before starting threads.
+ */
+int cnet_signalfd_open(const int *signals, int count);
+/* Read one pending signal: its number, or -EAGAIN when none is pending. */
+int cnet_signalfd_read(int fd);
+/* Ignore SIGPIPE process-wide (belt and braces next to MSG_NOSIGNAL:
+ * a write to a closed stdout pipe must not kill a server either). */
+int cnet_ignore_sigpipe(void);
 
 /* ------------------------------------------------------------------------
  * Errors

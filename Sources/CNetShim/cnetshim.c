@@ -7,10 +7,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -70,6 +73,7 @@ int cnet_resolve(const char *host, uint16_t port, int passive,
 int cnet_sockaddr_format(const struct sockaddr *addr, socklen_t len,
                          char *buf, size_t buf_len) {
     if (addr == NULL || buf == NULL || buf_len == 0) return -EINVAL;
+    buf[0] = '\0'; /* NUL-terminated on every error path too */
     char ip[INET6_ADDRSTRLEN];
     int n;
     if (addr->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
@@ -81,7 +85,6 @@ int cnet_sockaddr_format(const struct sockaddr *addr, socklen_t len,
         if (inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip)) == NULL) return -errno;
         n = snprintf(buf, buf_len, "[%s]:%u", ip, (unsigned)ntohs(a->sin6_port));
     } else {
-        buf[0] = '\0';
         return -EAFNOSUPPORT;
     }
     if (n < 0) return -EINVAL;
@@ -349,6 +352,8 @@ int cnet_socket_error(int fd) {
 /* ---------------------------------------------------------------- errors */
 
 const char *cnet_errno_name(int err) {
+    /* -INT_MIN overflows (undefined behaviour); it is no errno anyway. */
+    if (err == INT_MIN) return "EUNKNOWN";
     if (err < 0) err = -err;
     switch (err) {
 #define CNET_NAME(e) case e: return #e;
@@ -379,4 +384,103 @@ const char *cnet_errno_name(int err) {
 #undef CNET_NAME
     default: return "EUNKNOWN";
     }
+}
+
+/* ---------------------------------------------------------------- event loop plumbing */
+
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+
+_Static_assert(CNET_EV_READ == EPOLLIN, "CNET_EV_READ");
+_Static_assert(CNET_EV_WRITE == EPOLLOUT, "CNET_EV_WRITE");
+_Static_assert(CNET_EV_ERROR == EPOLLERR, "CNET_EV_ERROR");
+_Static_assert(CNET_EV_HANGUP == EPOLLHUP, "CNET_EV_HANGUP");
+_Static_assert(CNET_EV_EXCLUSIVE == (uint32_t)EPOLLEXCLUSIVE, "CNET_EV_EXCLUSIVE");
+
+int cnet_epoll_create(void) {
+    int fd = epoll_create1(EPOLL_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+static int epoll_control(int epfd, int op, int fd, uint32_t events, uint64_t token) {
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.events = events;
+    ev.data.u64 = token;
+    return epoll_ctl(epfd, op, fd, &ev) < 0 ? -errno : 0;
+}
+
+int cnet_epoll_add(int epfd, int fd, uint32_t events, uint64_t token) {
+    return epoll_control(epfd, EPOLL_CTL_ADD, fd, events, token);
+}
+
+int cnet_epoll_modify(int epfd, int fd, uint32_t events, uint64_t token) {
+    return epoll_control(epfd, EPOLL_CTL_MOD, fd, events, token);
+}
+
+int cnet_epoll_remove(int epfd, int fd) {
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof(ev));
+    return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, &ev) < 0 ? -errno : 0;
+}
+
+int cnet_epoll_wait(int epfd, struct epoll_event *events, int max, int timeout_ms) {
+    int n = epoll_wait(epfd, events, max, timeout_ms);
+    if (n >= 0) return n;
+    return errno == EINTR ? 0 : -errno;
+}
+
+uint64_t cnet_epoll_event_token(const struct epoll_event *events, int i) { return events[i].data.u64; }
+uint32_t cnet_epoll_event_flags(const struct epoll_event *events, int i) { return events[i].events; }
+
+int cnet_eventfd_create(void) {
+    int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+int cnet_eventfd_signal(int fd) {
+    uint64_t one = 1;
+    for (;;) {
+        if (write(fd, &one, sizeof(one)) == (ssize_t)sizeof(one)) return 0;
+        if (errno == EINTR) continue;
+        /* EAGAIN: the counter is at its maximum, so the loop is woken anyway. */
+        return errno == EAGAIN ? 0 : -errno;
+    }
+}
+
+int64_t cnet_eventfd_drain(int fd) {
+    uint64_t value = 0;
+    for (;;) {
+        if (read(fd, &value, sizeof(value)) == (ssize_t)sizeof(value)) return (int64_t)value;
+        if (errno == EINTR) continue;
+        return -errno;
+    }
+}
+
+int cnet_signalfd_open(const int *signals, int count) {
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (int i = 0; i < count; i++) sigaddset(&mask, signals[i]);
+    int rc = pthread_sigmask(SIG_BLOCK, &mask, NULL);
+    if (rc != 0) return -rc;
+    int fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+int cnet_signalfd_read(int fd) {
+    struct signalfd_siginfo info;
+    for (;;) {
+        ssize_t n = read(fd, &info, sizeof(info));
+        if (n == (ssize_t)sizeof(info)) return (int)info.ssi_signo;
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return -errno;
+        return -EIO;
+    }
+}
+
+int cnet_ignore_sigpipe(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_IGN;
+    return sigaction(SIGPIPE, &sa, NULL) < 0 ? -errno : 0;
 }

@@ -17,6 +17,8 @@ public struct TrustError: Error, Sendable, CustomStringConvertible {
         case closedEarly
         /// A bug (70).
         case `internal`
+        /// Stopped by a signal before finishing (exit 128 + signal).
+        case interrupted
     }
 
     public let kind: Kind
@@ -27,11 +29,35 @@ public struct TrustError: Error, Sendable, CustomStringConvertible {
     /// The one line the user reads.
     public let message: String
 
+    /// The signal that ended the command, for `.interrupted`.
+    public let signal: Int32?
+
     public init(kind: Kind, message: String, errno: Errno? = nil, operation: String? = nil) {
         self.kind = kind
         self.message = message
         self.errno = errno
         self.operation = operation
+        self.signal = nil
+    }
+
+    private init(interruptedBy signal: Int32, message: String) {
+        self.kind = .interrupted
+        self.message = message
+        self.errno = nil
+        self.operation = nil
+        self.signal = signal
+    }
+
+    /// Stopped by a signal: the process exits 128 + signal, the shell's
+    /// convention for "terminated by a signal".
+    public static func interrupted(signal: Int32, message: String) -> TrustError {
+        TrustError(interruptedBy: signal, message: message)
+    }
+
+    /// The process exit code: the sysexits code, or 128 + signal.
+    public var exitCode: Int32 {
+        if kind == .interrupted, let signal { return 128 + signal }
+        return exitStatus.rawValue
     }
 
     public static func system(_ errno: Errno, operation: String) -> TrustError {
@@ -52,6 +78,7 @@ public struct TrustError: Error, Sendable, CustomStringConvertible {
         case .dataMismatch: return .dataError
         case .closedEarly: return .ioError
         case .internal: return .software
+        case .interrupted: return .temporaryFailure
         case .system: return errno.map(ErrorTable.exitStatus(for:)) ?? .osError
         }
     }

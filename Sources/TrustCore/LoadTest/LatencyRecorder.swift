@@ -1,0 +1,44 @@
+import Histogram
+
+/// Round-trip latencies in microseconds, in an HDR histogram: constant
+/// memory and constant-time recording whatever the number of samples, and
+/// percentiles accurate to 3 significant digits.
+public struct LatencyRecorder: Sendable {
+    /// One hour: longer than any timeout the options accept, so nothing a
+    /// run can measure is out of range (larger values are clamped anyway).
+    static let highestMicroseconds: UInt64 = 3_600_000_000
+
+    private(set) var histogram = Histogram<UInt64>(
+        highestTrackableValue: LatencyRecorder.highestMicroseconds, numberOfSignificantValueDigits: .three)
+
+    public init() {}
+
+    @inline(__always)
+    mutating func record(nanoseconds: Int64) {
+        let micros = UInt64(max(0, nanoseconds) / 1_000)
+        histogram.record(min(micros, LatencyRecorder.highestMicroseconds))
+    }
+
+    mutating func add(_ other: LatencyRecorder) { histogram.add(other.histogram) }
+
+    public var count: UInt64 { histogram.totalCount }
+
+    public var summary: LatencySummary {
+        guard histogram.totalCount > 0 else { return LatencySummary() }
+        return LatencySummary(
+            p50: histogram.valueAtPercentile(50), p90: histogram.valueAtPercentile(90),
+            p99: histogram.valueAtPercentile(99), p999: histogram.valueAtPercentile(99.9),
+            max: histogram.max, min: histogram.min, mean: histogram.mean)
+    }
+}
+
+/// Latency percentiles of a run, in microseconds (all zero without samples).
+public struct LatencySummary: Sendable, Equatable {
+    public var p50: UInt64 = 0
+    public var p90: UInt64 = 0
+    public var p99: UInt64 = 0
+    public var p999: UInt64 = 0
+    public var max: UInt64 = 0
+    public var min: UInt64 = 0
+    public var mean: Double = 0
+}

@@ -1,0 +1,21 @@
+import ArgumentParser
+
+/// The root command. Subcommands are listed here only; each lives in its own file.
+struct Trustctl: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trustctl",
+        abstract: "A TCP echo server, client and load tester on a small C socket shim.",
+        discussion: """
+            Settings come from flags, then TRUST_ECHO_* / TRUST_LOG_LEVEL environment \
+            variables, then $TRUST_HOME/config.json (TRUST_HOME defaults to ~/.trust), \
+            then built-in defaults. 'trustctl config show' prints what is in effect.
+            """,
+        version: "trustctl 0.1.0",
+        subcommands: [
+            EchoServerCommand.self,
+            EchoClientCommand.self,
+            EchoLoadTestCommand.self,
+            ConfigCommand.self,
+        ]
+    )
+}

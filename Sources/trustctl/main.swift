@@ -1,3 +1,0 @@
-import TrustCore
-
-print("trustctl")

@@ -1,0 +1,87 @@
+# mk/core.mk - the core targets: build, run, test, install, clean.
+# Variables from the main Makefile: SWIFT, PREFIX, CONFIG (release|debug).
+
+PORT ?= 9900
+DESTDIR ?=
+
+# Root-level entry points: links to the built trustctl, which dispatches
+# on the basename of argv[0].
+ENTRY_POINTS := trustctl echo-client echo-load-test
+
+# The C library is built with plain cc/ar, without SwiftPM, so that C users
+# get a normal libcnetshim.a.
+CNET_VERSION := 0.1.0
+CNET_BUILD := .build/cnetshim
+CNET_OBJ := $(CNET_BUILD)/cnetshim.o
+CNET_LIB := $(CNET_BUILD)/libcnetshim.a
+CNET_CFLAGS := -O2 -fPIC -Wall -Wextra -D_GNU_SOURCE -Iinclude
+
+# The install tree; the .pc records the absolute prefix.
+INSTALL_PREFIX = $(abspath $(PREFIX))
+INSTALL_ROOT = $(DESTDIR)$(INSTALL_PREFIX)
+
+.PHONY: all build run test install clean cnetshim
+
+build:
+	@echo "==> swift build -c $(CONFIG)"
+	@$(SWIFT) build -c $(CONFIG)
+	@bin="$$($(SWIFT) build -c $(CONFIG) --show-bin-path)"; \
+	for link in $(ENTRY_POINTS); do ln -sfn "$$bin/trustctl" "$$link"; done; \
+	echo "==> ./trustctl ./echo-client ./echo-load-test -> $$bin/trustctl"
+
+run: build
+	@echo "==> trustctl echo-server --port $(PORT)"
+	@exec ./trustctl echo-server --port $(PORT)
+
+# Every suite runs even when one fails, so the summary names all failures.
+# --disable-swift-testing: there are no Swift Testing tests, and its "0 tests"
+# line would be the runner's last word otherwise.
+TEST_RESULTS := .build/test-results.xml
+test:
+	@echo "==> swift build (debug)"
+	@$(SWIFT) build
+	@rm -f $(TEST_RESULTS)
+	@echo "==> swift test --parallel"
+	@$(SWIFT) test --parallel --disable-swift-testing --xunit-output $(TEST_RESULTS); \
+		echo $$? > .build/swift-test.status
+	@echo "==> scripts/install-check.sh"
+	@if scripts/install-check.sh; then echo ok > .build/install-check.status; else echo failed > .build/install-check.status; fi
+	@echo "==> scripts/practice.sh"
+	@if scripts/practice.sh; then echo ok > .build/practice.status; else echo failed > .build/practice.status; fi
+	@scripts/test-summary.py $(TEST_RESULTS) $$(cat .build/swift-test.status) install-check=$$(cat .build/install-check.status) \
+		practice=$$(cat .build/practice.status)
+
+cnetshim: $(CNET_LIB)
+
+$(CNET_OBJ): Sources/CNetShim/cnetshim.c include/cnetshim.h
+	@mkdir -p $(CNET_BUILD)
+	@echo "==> cc $(CNET_CFLAGS) -c Sources/CNetShim/cnetshim.c"
+	@$(CC) $(CNET_CFLAGS) -c Sources/CNetShim/cnetshim.c -o $@
+
+$(CNET_LIB): $(CNET_OBJ)
+	@rm -f $@
+	@ar rcs $@ $(CNET_OBJ)
+	@echo "==> $@"
+
+install: $(CNET_LIB)
+	@test -n "$(PREFIX)" || { echo "install: PREFIX is empty" >&2; exit 1; }
+	@echo "==> swift build -c $(CONFIG)"
+	@$(SWIFT) build -c $(CONFIG)
+	@echo "==> installing into $(INSTALL_ROOT)"
+	@install -d "$(INSTALL_ROOT)/bin" "$(INSTALL_ROOT)/lib/pkgconfig" "$(INSTALL_ROOT)/include"
+	@bin="$$($(SWIFT) build -c $(CONFIG) --show-bin-path)"; \
+	install -m 755 "$$bin/trustctl" "$(INSTALL_ROOT)/bin/trustctl"
+	@ln -sfn trustctl "$(INSTALL_ROOT)/bin/echo-client"
+	@ln -sfn trustctl "$(INSTALL_ROOT)/bin/echo-load-test"
+	@install -m 644 $(CNET_LIB) "$(INSTALL_ROOT)/lib/libcnetshim.a"
+	@install -m 644 include/cnetshim.h "$(INSTALL_ROOT)/include/cnetshim.h"
+	@sed -e 's|@PREFIX@|$(INSTALL_PREFIX)|g' -e 's|@VERSION@|$(CNET_VERSION)|g' \
+		cnetshim.pc.in > "$(INSTALL_ROOT)/lib/pkgconfig/cnetshim.pc"
+	@echo "==> installed bin/{trustctl,echo-client,echo-load-test} lib/libcnetshim.a include/cnetshim.h lib/pkgconfig/cnetshim.pc"
+
+clean:
+	@echo "==> swift package clean"
+	@$(SWIFT) package clean
+	@rm -rf $(CNET_BUILD)
+	@for link in $(ENTRY_POINTS); do if [ -L "$$link" ]; then rm -f "$$link"; fi; done
+	@echo "==> removed $(CNET_BUILD) and the root entry-point links"
