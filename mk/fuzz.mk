@@ -2,6 +2,8 @@
 # The target is compiled with swiftc directly, not SwiftPM: the Framing sources are
 # pure Swift with no imports, so they build alone together with Fuzz/FramingFuzz.swift.
 # lld is used because the default gold linker warns about ASan's local symbols.
+# SWIFT_BACKTRACE=enable=no: Swift's own crash backtracer hangs under ASan; libFuzzer
+# prints the stack and writes the crashing input itself.
 # Runs on a scratch copy of the committed seed corpus; crashes land in fuzz-artifacts/.
 
 SWIFTC ?= swiftc
@@ -22,7 +24,7 @@ $(FUZZ_BIN): $(FUZZ_SOURCES)
 fuzz: $(FUZZ_BIN)
 	@rm -rf $(FUZZ_BUILD)/corpus && mkdir -p $(FUZZ_BUILD)/corpus fuzz-artifacts
 	@cp Fuzz/corpus/* $(FUZZ_BUILD)/corpus/
-	$(FUZZ_BIN) -max_total_time=$(SECONDS) -print_final_stats=1 \
+	SWIFT_BACKTRACE=enable=no $(FUZZ_BIN) -max_total_time=$(SECONDS) -print_final_stats=1 \
 		-artifact_prefix=fuzz-artifacts/ $(FUZZ_BUILD)/corpus
 
 fuzz-clean:

@@ -86,6 +86,8 @@ public struct FrameScanner: Sendable {
         result.copyHeldPrefix(endingAt: end)
     }
 
+    /// The one scan body behind both public `scan` variants. Always inlined, so the plain
+    /// variant's empty closure disappears. Every early return leaves the state consistent.
     @inlinable
     @inline(__always)
     mutating func scanChunk(
