@@ -420,8 +420,8 @@ final class EchoWorker {
         ]
         if let errno { metadata["errno"] = "\(errno.name)" }
         if reason == .frameTooLarge {
-            metadata["declared_size"] = "\(c.pointee.rejectedLength)"
-            metadata["max_frame"] = "\(options.maxFrame)"
+            metadata["declared_size"] = .stringConvertible(c.pointee.rejectedLength)
+            metadata["max_frame"] = .stringConvertible(options.maxFrame)
         }
         logger.info("connection_closed", metadata: metadata)
 
