@@ -146,6 +146,9 @@ final class EchoWorker {
 
     private func admit(_ fd: Int32, peer storage: inout sockaddr_storage) {
         let peer = PeerAddress(&storage)
+        // Every accepted connection gets an id, a refused one too: SPEC §10
+        // gives every connection event a request_id.
+        let serial = state.nextSerial.add(1, ordering: .relaxed).newValue
         let active = state.activeClients.add(1, ordering: .relaxed).newValue
         if active > options.maxClients || Int(fd) >= table.capacity {
             state.activeClients.subtract(1, ordering: .relaxed)
@@ -154,14 +157,13 @@ final class EchoWorker {
             logger.info(
                 "connection_refused",
                 metadata: [
-                    "peer": "\(peer.formatted)", "reason": "max_clients",
+                    "request_id": "\(state.requestID(serial))", "peer": "\(peer.formatted)", "reason": "max_clients",
                     "max_clients": .stringConvertible(options.maxClients),
                 ])
             return
         }
         _ = cnet_set_nodelay(fd, 1)
         let c = table.slot(fd)
-        let serial = state.nextSerial.add(1, ordering: .relaxed).newValue
         c.pointee = Connection(
             generation: c.pointee.generation, isOpen: true,
             mode: options.mode == .raw ? .raw : (options.mode == .framed ? .framed : .undecided),
@@ -174,7 +176,10 @@ final class EchoWorker {
             _ = cnet_close(fd)
             logger.warning(
                 "connection_refused",
-                metadata: ["peer": "\(peer.formatted)", "reason": "error", "errno": "\(errno.name)"])
+                metadata: [
+                    "request_id": "\(state.requestID(serial))", "peer": "\(peer.formatted)", "reason": "error",
+                    "errno": "\(errno.name)",
+                ])
             return
         }
         idle.append(fd, at: now)
