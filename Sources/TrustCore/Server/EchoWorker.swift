@@ -409,6 +409,10 @@ final class EchoWorker {
     // MARK: - Closing
 
     private func close(_ fd: Int32, _ c: UnsafeMutablePointer<Connection>, reason: CloseReason, errno: Errno? = nil) {
+        // First: once the close is observable (the log line, the client's
+        // EOF), the --max-clients slot must already be free, or a client
+        // connecting right after it is refused by another worker.
+        state.activeClients.subtract(1, ordering: .relaxed)
         let frames = c.pointee.scanner.framesCompleted
         totals.bytesIn &+= c.pointee.bytesIn
         totals.bytesOut &+= c.pointee.bytesOut
@@ -437,7 +441,6 @@ final class EchoWorker {
         c.pointee.generation &+= 1
         idle.remove(fd)
         _ = cnet_close(fd)
-        state.activeClients.subtract(1, ordering: .relaxed)
     }
 
     /// Close every connection whose last activity is older than the
