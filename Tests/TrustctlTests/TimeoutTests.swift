@@ -12,8 +12,10 @@ final class TimeoutTests: XCTestCase {
         let idle = try server.connect()
         let talker = try server.connect()
         try talker.echoRaw(Array("first\n".utf8))
-        try idle.echoRaw(Array("then silence\n".utf8))
+        // Taken before the idle client's last bytes leave, so the server's
+        // own clock cannot start later than this one.
         let silentSince = Date()
+        try idle.echoRaw(Array("then silence\n".utf8))
 
         // The talker keeps talking (client pacing of 100 ms, well under the
         // timeout) until the idle client has been closed.
