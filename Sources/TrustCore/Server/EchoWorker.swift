@@ -146,6 +146,9 @@ final class EchoWorker {
 
     private func admit(_ fd: Int32, peer storage: inout sockaddr_storage) {
         let peer = PeerAddress(&storage)
+        // Every accepted connection gets an id, a refused one too: SPEC §10
+        // gives every connection event a request_id.
+        let serial = state.nextSerial.add(1, ordering: .relaxed).newValue
         let active = state.activeClients.add(1, ordering: .relaxed).newValue
         if active > options.maxClients || Int(fd) >= table.capacity {
             state.activeClients.subtract(1, ordering: .relaxed)
@@ -154,14 +157,13 @@ final class EchoWorker {
             logger.info(
                 "connection_refused",
                 metadata: [
-                    "peer": "\(peer.formatted)", "reason": "max_clients",
+                    "request_id": "\(state.requestID(serial))", "peer": "\(peer.formatted)", "reason": "max_clients",
                     "max_clients": .stringConvertible(options.maxClients),
                 ])
             return
         }
         _ = cnet_set_nodelay(fd, 1)
         let c = table.slot(fd)
-        let serial = state.nextSerial.add(1, ordering: .relaxed).newValue
         c.pointee = Connection(
             generation: c.pointee.generation, isOpen: true,
             mode: options.mode == .raw ? .raw : (options.mode == .framed ? .framed : .undecided),
@@ -174,7 +176,10 @@ final class EchoWorker {
             _ = cnet_close(fd)
             logger.warning(
                 "connection_refused",
-                metadata: ["peer": "\(peer.formatted)", "reason": "error", "errno": "\(errno.name)"])
+                metadata: [
+                    "request_id": "\(state.requestID(serial))", "peer": "\(peer.formatted)", "reason": "error",
+                    "errno": "\(errno.name)",
+                ])
             return
         }
         idle.append(fd, at: now)
@@ -404,6 +409,10 @@ final class EchoWorker {
     // MARK: - Closing
 
     private func close(_ fd: Int32, _ c: UnsafeMutablePointer<Connection>, reason: CloseReason, errno: Errno? = nil) {
+        // First: once the close is observable (the log line, the client's
+        // EOF), the --max-clients slot must already be free, or a client
+        // connecting right after it is refused by another worker.
+        state.activeClients.subtract(1, ordering: .relaxed)
         let frames = c.pointee.scanner.framesCompleted
         totals.bytesIn &+= c.pointee.bytesIn
         totals.bytesOut &+= c.pointee.bytesOut
@@ -420,8 +429,8 @@ final class EchoWorker {
         ]
         if let errno { metadata["errno"] = "\(errno.name)" }
         if reason == .frameTooLarge {
-            metadata["declared_size"] = "\(c.pointee.rejectedLength)"
-            metadata["max_frame"] = "\(options.maxFrame)"
+            metadata["declared_size"] = .stringConvertible(c.pointee.rejectedLength)
+            metadata["max_frame"] = .stringConvertible(options.maxFrame)
         }
         logger.info("connection_closed", metadata: metadata)
 
@@ -432,7 +441,6 @@ final class EchoWorker {
         c.pointee.generation &+= 1
         idle.remove(fd)
         _ = cnet_close(fd)
-        state.activeClients.subtract(1, ordering: .relaxed)
     }
 
     /// Close every connection whose last activity is older than the

@@ -56,9 +56,15 @@ enum TrustctlProcess {
 
     /// Starts `trustctl ARGS` in the background (a server). The returned
     /// object SIGKILLs the child when released if it is still running.
-    static func start(_ arguments: [String], environment: [String: String]) throws -> RunningTrustctl {
+    ///
+    /// `launcher` runs the binary through a program that execs it in place,
+    /// so the PID stays trustctl's: e.g. `["/usr/bin/prlimit", "--nofile=64", "--"]`.
+    static func start(
+        _ arguments: [String], environment: [String: String], launcher: [String] = []
+    ) throws -> RunningTrustctl {
         RunningTrustctl(
-            child: try LaunchedChild(arguments: arguments, environment: environment, stdin: nil))
+            child: try LaunchedChild(
+                arguments: arguments, environment: environment, stdin: nil, launcher: launcher))
     }
 }
 
@@ -204,10 +210,16 @@ private final class LaunchedChild: Sendable {
     // Kept alive for the child's lifetime so its termination handler fires.
     private let process: Process
 
-    init(arguments: [String], environment: [String: String], stdin: Data?) throws {
+    init(arguments: [String], environment: [String: String], stdin: Data?, launcher: [String] = []) throws {
         let process = Process()
-        process.executableURL = try TrustctlProcess.binaryURL()
-        process.arguments = arguments
+        let binary = try TrustctlProcess.binaryURL()
+        if let program = launcher.first {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = Array(launcher.dropFirst()) + [binary.path] + arguments
+        } else {
+            process.executableURL = binary
+            process.arguments = arguments
+        }
         process.environment = environment
         let outPipe = Pipe()
         let errPipe = Pipe()

@@ -54,8 +54,10 @@ extension XCTestCase {
     }
 
     /// Starts a background trustctl that is SIGKILLed at teardown if still running.
-    func startTrustctl(_ arguments: [String], environment: [String: String]) throws -> RunningTrustctl {
-        let running = try TrustctlProcess.start(arguments, environment: environment)
+    func startTrustctl(
+        _ arguments: [String], environment: [String: String], launcher: [String] = []
+    ) throws -> RunningTrustctl {
+        let running = try TrustctlProcess.start(arguments, environment: environment, launcher: launcher)
         addTeardownBlock {
             running.kill()
         }
