@@ -309,7 +309,8 @@ final class EchoWorker {
             logger.debug(
                 "frame_echoed",
                 metadata: [
-                    "request_id": "\(state.requestID(c.pointee.serial))", "frames": .stringConvertible(after - before),
+                    "request_id": "\(state.requestID(c.pointee.serial))", "peer": "\(c.pointee.peer.formatted)",
+                    "frames": .stringConvertible(after - before),
                 ])
         }
         return result
