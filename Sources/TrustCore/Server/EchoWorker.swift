@@ -150,14 +150,18 @@ final class EchoWorker {
         // gives every connection event a request_id.
         let serial = state.nextSerial.add(1, ordering: .relaxed).newValue
         let active = state.activeClients.add(1, ordering: .relaxed).newValue
-        if active > options.maxClients || Int(fd) >= table.capacity {
+        // The table holds the descriptor limit read at start; a descriptor
+        // beyond it (the limit was raised from outside) cannot be tracked.
+        let overLimit = Int(fd) >= table.capacity
+        if active > options.maxClients || overLimit {
             state.activeClients.subtract(1, ordering: .relaxed)
             _ = cnet_close(fd)
             totals.refused += 1
             logger.info(
                 "connection_refused",
                 metadata: [
-                    "request_id": "\(state.requestID(serial))", "peer": "\(peer.formatted)", "reason": "max_clients",
+                    "request_id": "\(state.requestID(serial))", "peer": "\(peer.formatted)",
+                    "reason": overLimit ? "fd_limit" : "max_clients",
                     "max_clients": .stringConvertible(options.maxClients),
                 ])
             return
