@@ -112,8 +112,9 @@ static void on_writable(int fd) {
 
 /* Walks frame headers in data[0..len). Returns how many leading bytes are
  * whole-header-validated and may be echoed; trailing bytes of an incomplete
- * header are stored in the connection. Returns -1 on an oversize header. */
-static long scan_frames(struct conn *c, const uint8_t *data, size_t len) {
+ * header are stored in the connection. On an oversize header it stops there
+ * and sets *oversize: the frames before it are still echoed. */
+static size_t scan_frames(struct conn *c, const uint8_t *data, size_t len, int *oversize) {
     size_t pos = 0;
     while (pos < len) {
         if (c->frame_left > 0) {
@@ -125,16 +126,16 @@ static long scan_frames(struct conn *c, const uint8_t *data, size_t len) {
         if (len - pos < HEADER_SIZE) {
             c->header_len = (uint8_t)(len - pos);
             memcpy(c->header, data + pos, c->header_len);
-            return (long)pos;
+            return pos;
         }
         uint32_t size = (uint32_t)data[pos] << 24 | (uint32_t)data[pos + 1] << 16 |
                         (uint32_t)data[pos + 2] << 8 | data[pos + 3];
-        if (size > max_frame) return -1;
+        if (size > max_frame) { *oversize = 1; return pos; }
         c->frame_left = size;
         pos += HEADER_SIZE;
     }
     c->header_len = 0;
-    return (long)pos;
+    return pos;
 }
 
 static void on_readable(int fd) {
@@ -151,9 +152,13 @@ static void on_readable(int fd) {
     memcpy(start, c->header, c->header_len);
     size_t len = (size_t)n + c->header_len;
     c->header_len = 0;
-    long ok = scan_frames(c, start, len);
-    if (ok < 0) { close_conn(fd); return; }
-    if (ok > 0) send_or_keep(fd, start, (size_t)ok);
+    int oversize = 0;
+    size_t ok = scan_frames(c, start, len, &oversize);
+    if (ok > 0 && send_or_keep(fd, start, ok) < 0) return;
+    /* Best effort: echoes still pending when a client sends an oversize
+     * header are dropped with the connection; a reference server need not
+     * linger for them. */
+    if (oversize) close_conn(fd);
 }
 
 static void on_acceptable(int listener, int *spare) {
