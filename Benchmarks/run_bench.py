@@ -24,6 +24,7 @@ import json
 import os
 import platform
 import re
+import resource
 import select
 import shlex
 import shutil
@@ -354,18 +355,30 @@ def parse_json_line(text: str) -> dict | None:
 
 
 def find_rate(obj) -> float | None:
-    """Round trips per second from echo-load-test's JSON, whatever it names it."""
-    if isinstance(obj, dict):
-        for key, value in obj.items():
-            lowered = key.lower().replace("-", "_")
-            if isinstance(value, (int, float)) and (
-                    "per_s" in lowered or "persecond" in lowered.replace("_", "")
-                    or lowered in ("rps", "rate")) and "mb" not in lowered and "byte" not in lowered:
-                return float(value)
-        for value in obj.values():
-            found = find_rate(value)
-            if found is not None:
-                return found
+    """Round trips per second from echo-load-test's JSON, whatever it names it.
+    Inputs are echoed in that JSON too (`rate`, `connect-rate`), so only keys
+    that say "per second" count, the most specific name first."""
+    preferred = ("roundtripspersecond", "roundtripspers", "rtpersecond", "rtpers", "rps",
+                 "persecond", "pers")
+
+    def keys(node, found):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                normal = re.sub(r"[^a-z]", "", key.lower())
+                if isinstance(value, (int, float)) and not isinstance(value, bool) and not any(
+                        word in normal for word in ("mb", "byte", "connect", "target")):
+                    found.append((normal, float(value)))
+                keys(value, found)
+        elif isinstance(node, list):
+            for value in node:
+                keys(value, found)
+        return found
+
+    found = keys(obj, [])
+    for wanted in preferred:
+        for normal, value in found:
+            if normal.endswith(wanted) or normal == wanted:
+                return value
     return None
 
 
@@ -506,8 +519,7 @@ def machine_info() -> dict:
     return {"nproc": os.cpu_count(), "cpu": cpu, "kernel": platform.release(), "memory": mem,
             "somaxconn": Path("/proc/sys/net/core/somaxconn").read_text().strip(),
             "loadavg": Path("/proc/loadavg").read_text().split()[:3],
-            "nofile": " ".join(map(str, __import__("resource").getrlimit(
-                __import__("resource").RLIMIT_NOFILE)))}
+            "nofile": " ".join(map(str, resource.getrlimit(resource.RLIMIT_NOFILE)))}
 
 
 def draw_chart(results: dict, scenarios: list[Scenario], servers: dict[str, Server],
@@ -629,6 +641,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--servers", default="trustctl,nio1,nio,c",
                         help="comma-separated: trustctl, nio1, nio, c (default all)")
+    parser.add_argument("--require", default="",
+                        help="comma-separated servers whose absence is an error, not a warning "
+                             "(e.g. trustctl in CI)")
     parser.add_argument("--runs", type=int, default=3, help="runs per server and scenario")
     parser.add_argument("--window", type=float, default=5.0, help="measurement window, seconds")
     parser.add_argument("--warmup", type=float, default=1.0, help="warm-up before the window, seconds")
@@ -657,6 +672,7 @@ def main() -> int:
     unknown = [s for s in wanted if s not in ("trustctl", "nio1", "nio", "c")]
     if unknown:
         parser.error(f"unknown server(s): {', '.join(unknown)}")
+    required = {s.strip() for s in args.require.split(",") if s.strip()}
     skipped = []
     load_servers = []
     for name in wanted:
@@ -664,6 +680,9 @@ def main() -> int:
             load_servers.append(name)
         else:
             message = f"{name}: binary missing at {servers[name].binary}"
+            if name in required:
+                log(f"error: required server {message}")
+                return 1
             skipped.append(message)
             log(f"WARNING: skipping server {message}")
     scenarios = make_scenarios(args.quick, load_servers)

@@ -24,6 +24,10 @@ WARMUP ?= 1
 BENCH_SERVERS ?= trustctl,nio1,nio,c
 BENCH_QUICK_SERVERS ?= c,trustctl
 BENCH_ARGS ?=
+# Servers whose binary must exist (else the run fails instead of skipping
+# them with a warning). CI should set BENCH_REQUIRE=trustctl once the server
+# is merged.
+BENCH_REQUIRE ?=
 PYTHON3 ?= python3
 
 .PHONY: bench bench-quick bench-tools bench-nio bench-trustctl
@@ -51,12 +55,12 @@ bench-nio:
 bench: bench-tools bench-nio
 	-$(MAKE) --no-print-directory bench-trustctl
 	$(PYTHON3) $(BENCH_DIR)/run_bench.py --runs $(RUNS) --window $(WINDOW) --warmup $(WARMUP) \
-		--servers $(BENCH_SERVERS) $(BENCH_ARGS)
+		--servers $(BENCH_SERVERS) $(if $(BENCH_REQUIRE),--require $(BENCH_REQUIRE)) $(BENCH_ARGS)
 
 bench-quick: bench-tools
 	-$(MAKE) --no-print-directory bench-trustctl
 	$(if $(findstring nio,$(BENCH_QUICK_SERVERS)),$(MAKE) --no-print-directory bench-nio)
 	$(PYTHON3) $(BENCH_DIR)/run_bench.py --quick --runs 1 --window 1 --warmup 0.5 \
-		--servers $(BENCH_QUICK_SERVERS) \
+		--servers $(BENCH_QUICK_SERVERS) $(if $(BENCH_REQUIRE),--require $(BENCH_REQUIRE)) \
 		--out-md $(BENCH_C_OUT)/benchmarks-quick.md --out-json $(BENCH_C_OUT)/bench-results-quick.json \
 		--chart $(BENCH_C_OUT)/bench-cost-curve-quick.png $(BENCH_ARGS)
