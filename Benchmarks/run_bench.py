@@ -577,6 +577,10 @@ def write_report(args, results: dict, scenarios: list[Scenario], servers: dict[s
     machine = machine_info()
     chart_note = draw_chart(results, scenarios, servers, Path(args.chart))
     command = " ".join(shlex.quote(a) for a in sys.argv)
+
+    def shown(argv: list[str]) -> str:  # repository-relative, so reports diff cleanly
+        return " ".join(argv).replace(f"{REPO}/", "")
+
     lines = [
         "# Benchmarks (generated)",
         "",
@@ -591,7 +595,7 @@ def write_report(args, results: dict, scenarios: list[Scenario], servers: dict[s
         f"- {args.runs} run(s) per server and scenario, interleaved; {args.window:g} s measurement "
         f"window after {args.warmup:g} s warm-up; server on core {SERVER_CORE}, driver on core "
         f"{DRIVER_CORE}; wall time {time.monotonic() - started:.0f} s",
-        f"- servers: " + ", ".join(f"`{s.name}` = `{' '.join(s.argv)}`" for s in servers.values()
+        f"- servers: " + ", ".join(f"`{s.name}` = `{shown(s.argv)}`" for s in servers.values()
                                    if s.name in {n for sc in scenarios for n in sc.servers}),
     ]
     if skipped:
