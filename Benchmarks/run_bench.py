@@ -400,6 +400,12 @@ def median_of(runs: list[dict], key: str) -> float | None:
     return statistics.median(values) if values else None
 
 
+def show(value: float | None, fmt: str, scale: float = 1.0) -> str:
+    """A figure for a table cell; "—" when a run could not measure it (a
+    window with no CPU ticks, say)."""
+    return "—" if value is None else format(value * scale, fmt)
+
+
 def ratio(a: float | None, b: float | None) -> str:
     return f"{a / b:.2f}×" if a and b else "—"
 
@@ -435,10 +441,10 @@ def load_table(results: dict, scenarios: list[Scenario], servers: dict[str, Serv
             lines.append(
                 f"| {sc.name} | {servers[name].label} | {spread([r['rt_per_s'] for r in good], ',.0f')} "
                 f"| {spread([r['server_cpu_us_per_rt'] for r in good], '.2f')} "
-                f"| {median_of(runs, 'server_cpu_share') * 100:.0f}% "
-                f"| {median_of(runs, 'latency_p99'):.0f} | {median_of(runs, 'mb_per_s'):,.1f} "
-                f"| {median_of(runs, 'client_cpu_us_per_rt'):.2f} "
-                f"| {median_of(runs, 'other_cpu_share') * 100:.0f}% "
+                f"| {show(median_of(runs, 'server_cpu_share'), '.0f', 100)}% "
+                f"| {show(median_of(runs, 'latency_p99'), '.0f')} | {show(median_of(runs, 'mb_per_s'), ',.1f')} "
+                f"| {show(median_of(runs, 'client_cpu_us_per_rt'), '.2f')} "
+                f"| {show(median_of(runs, 'other_cpu_share'), '.0f', 100)}% "
                 f"| {ratio(rate, nio_rate)} | {ratio(cpu, nio_cpu)} "
                 f"| {ratio(rate, c_rate)} | {ratio(cpu, c_cpu)} |")
     return lines
@@ -463,7 +469,7 @@ def idle_table(results: dict, scenarios: list[Scenario], servers: dict[str, Serv
                              f"{runs[0].get('error', '?') if runs else ''} | | |")
                 continue
             lines.append(
-                f"| {sc.name} | {servers[name].label} | {median_of(good, 'rss_before_kib'):,.0f} "
+                f"| {sc.name} | {servers[name].label} | {show(median_of(good, 'rss_before_kib'), ',.0f')} "
                 f"| {spread([r['bytes_per_idle_conn'] for r in good], ',.0f')} "
                 f"| {spread([r['bytes_per_conn_after_rt'] for r in good], ',.0f')} |")
     return lines
@@ -477,7 +483,7 @@ def framed_table(results: dict) -> list[str]:
         if base in raw and f"{base}-framed" in framed:
             r = median_of(raw[base], "server_cpu_us_per_rt")
             f = median_of(framed[f"{base}-framed"], "server_cpu_us_per_rt")
-            lines.append(f"| {base} | {r or 0:.2f} | {f or 0:.2f} | {ratio(f, r)} |")
+            lines.append(f"| {base} | {show(r, '.2f')} | {show(f, '.2f')} | {ratio(f, r)} |")
     return lines if len(lines) > 2 else []
 
 
