@@ -24,6 +24,8 @@ final class EchoWorker {
     /// How long accepting stays off after running out of descriptors.
     static let acceptPauseMs: Int64 = 100
     static let acceptBatch = 64
+    /// Connections closed for inactivity per loop turn, at most.
+    static let expiryBatch = 256
 
     let index: Int
     let loop: EventLoop
@@ -448,11 +450,15 @@ final class EchoWorker {
         _ = cnet_close(fd)
     }
 
-    /// Close every connection whose last activity is older than the
-    /// timeout: from the head of the idle list, stopping at the first one
-    /// still within it.
+    /// Close connections whose last activity is older than the timeout:
+    /// from the head of the idle list, stopping at the first one still
+    /// within it. At most `expiryBatch` a turn: when thousands expire at
+    /// once (a slowloris wave), the rest wait for the next turn (the wait
+    /// is then 0-1 ms) so the clients that are talking are served between
+    /// batches instead of after the whole wave.
     private func expireIdle() {
-        while idle.head >= 0 {
+        for _ in 0..<EchoWorker.expiryBatch {
+            guard idle.head >= 0 else { return }
             let fd = idle.head
             if idle.lastActivity(of: fd) + timeoutMs > now { return }
             let c = table.slot(fd)
