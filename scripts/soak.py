@@ -148,6 +148,12 @@ class Server:
             count = self.fds()
         return count
 
+    def wait_fds_at_least(self, target, timeout=10):
+        deadline = time.monotonic() + timeout
+        while self.fds() < target and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.fds() >= target
+
     def terminate(self, timeout):
         """SIGTERM; returns (exit code or None, seconds to exit)."""
         start = time.monotonic()
@@ -387,6 +393,16 @@ class Result:
         return f"{self.name} | {self.load} | {self.figure} | {self.bound} | {'PASS' if self.passed else 'FAIL'}"
 
 
+def tcp_kernel_kib():
+    """Kernel memory of all TCP sockets (/proc/net/sockstat "TCP: ... mem PAGES")."""
+    with open("/proc/net/sockstat") as f:
+        for line in f:
+            if line.startswith("TCP:"):
+                fields = line.split()
+                return int(fields[fields.index("mem") + 1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+    return 0
+
+
 def mib(kib):
     return f"{kib / 1024:.1f} MiB"
 
@@ -486,13 +502,13 @@ def scenario_slow_readers(ctx):
     try:
         run_load(ctx.trustctl, server.port, ["--clients", 200, "--concurrency", 100, "--messages", 1, "--mode", "raw"], 60)
         time.sleep(0.5)
-        rss0 = server.rss_kib()
+        rss0, kernel0 = server.rss_kib(), tcp_kernel_kib()
         sockets, connect_failures = connect_many(n, server.port, batch=500, timeout=60, rcvbuf=4096)
         flows = [Flow(s, block) for s in sockets]
         # Send until the server stops reading them (backpressure): no progress for 2 s.
         pump(flows, 120, read=False, stall=2.0)
         sent = sum(f.sent for f in flows)
-        rss1 = server.rss_kib()
+        rss1, kernel1 = server.rss_kib(), tcp_kernel_kib()
         growth = rss1 - rss0
         report = probe(ctx.trustctl, server.port).result(60)
         p99 = probe_figure(report)
@@ -506,6 +522,8 @@ def scenario_slow_readers(ctx):
         details = (
             f"{n} readers (SO_RCVBUF 4096) pushed {sent / 2**20:.0f} of {n} MiB before the server stopped reading them; "
             f"server RSS {mib(rss0)} -> {mib(rss1)} (+{growth / 1024:.1f} MiB, {growth / n:.1f} KiB per reader); "
+            f"kernel TCP memory (all sockets, both ends) +{(kernel1 - kernel0) / 1024:.0f} MiB: the rest of the data "
+            f"waits in socket buffers; "
             f"probe 500 round trips p99 {p99} ms; read back: {complete}/{n} got all 1 MiB verified in {readback:.1f} s"
         )
         return Result(
@@ -576,11 +594,11 @@ def scenario_slowloris(ctx):
 
         # Case B: one byte, then nothing for 3 s: closed by the idle timeout.
         sockets, failures_b = connect_many(n, server.port, batch=1000, timeout=60)
-        flows = [Flow(s, stream, expect=b"") for s in sockets]
+        flows = [Flow(s, b"", expect=b"") for s in sockets]  # pump sends nothing more: silence
         sent_at = {}
         prober = probe(ctx.trustctl, server.port, messages=400, rate=100)
         for f in flows:
-            f.sent += f.sock.send(f.out[:1])
+            f.sock.send(stream[:1])
             sent_at[f.sock.fileno()] = time.monotonic()
         pump(flows, timeout + 5, want_eof=True)
         report_b = prober.result(60)
@@ -767,16 +785,21 @@ def scenario_sigterm(ctx):
         for s in sockets:
             data = b"".join(frame(rng.randbytes(1024)) for _ in range(frames))
             flows.append(Flow(s, data))
-        # All bytes leave the clients (33 KiB each fits the server's receive
-        # window, so sent means in the server's receive queue); nobody reads yet.
+        # The server is stopped (SIGSTOP) while the clients send, so every frame
+        # is in flight when SIGTERM arrives: 33 KiB per client fits the server's
+        # receive window, so "sent" means "in the server's receive queue".
+        # Then SIGTERM is queued and the server continued (SIGCONT).
+        accepted = server.wait_fds_at_least(server.idle_fds + n, 20)
+        os.kill(server.pid, signal.SIGSTOP)
         pump(flows, 60, read=False, stall=2.0)
         all_sent = all(f.done_sending() for f in flows)
         total = sum(len(f.out) for f in flows)
         echoed_already = 0
         for f in flows:
             echoed_already += struct.unpack("i", fcntl.ioctl(f.sock.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
-        os.kill(server.pid, signal.SIGTERM)
         t0 = time.monotonic()
+        os.kill(server.pid, signal.SIGTERM)
+        os.kill(server.pid, signal.SIGCONT)
         pump(flows, drain + 10, want_eof=True)
         try:
             code = server.process.wait(drain + 5)
@@ -786,10 +809,10 @@ def scenario_sigterm(ctx):
         complete = sum(1 for f in flows if f.got == len(f.expect) and not f.mismatch and f.eof)
         close_all(sockets)
         reasons = server.close_reasons()
-        passed = failures == 0 and all_sent and complete == n and code == 0 and exit_seconds <= drain
+        passed = failures == 0 and accepted and all_sent and complete == n and code == 0 and exit_seconds <= drain
         details = (
-            f"{n} clients each sent {frames} x 1 KiB frames ({total / 2**20:.1f} MiB in all) without reading; "
-            f"at SIGTERM {echoed_already / 2**20:.1f} MiB had been echoed, "
+            f"{n} clients each sent {frames} x 1 KiB frames while the server was stopped (SIGSTOP) ({total / 2**20:.1f} MiB in all) without reading; "
+            f"at SIGTERM (sent with SIGCONT) {echoed_already / 2**20:.1f} MiB had been echoed, "
             f"{(total - echoed_already) / 2**20:.1f} MiB was still in flight; after: {complete}/{n} got their whole "
             f"echo and EOF; exit {code} {exit_seconds:.2f} s after the signal (--drain-timeout {drain}); "
             f"close reasons {dict(reasons)}"
@@ -900,6 +923,8 @@ def scenario_soak(ctx):
                 cycles["idle_timeout"] += 1
                 s.close()
                 open_idle()
+        if not samples or samples[-1][0] < seconds:
+            samples.append((round(time.monotonic() - start), server.rss_kib(), server.fds()))
         for s, _ in idle.values():
             s.close()
         for f in slow.values():
