@@ -24,6 +24,12 @@ final class EchoWorker {
     /// How long accepting stays off after running out of descriptors.
     static let acceptPauseMs: Int64 = 100
     static let acceptBatch = 64
+    /// Idle connections closed per loop pass. When thousands expire at the
+    /// same moment (opened together, silent together), closing them all in
+    /// one pass would stall every other client of the worker for tens of
+    /// milliseconds; in batches, ready events are served in between (the
+    /// loop does not sleep while the oldest connection is overdue).
+    static let expireBatch = 64
 
     let index: Int
     let loop: EventLoop
@@ -435,11 +441,12 @@ final class EchoWorker {
         state.activeClients.subtract(1, ordering: .relaxed)
     }
 
-    /// Close every connection whose last activity is older than the
-    /// timeout: from the head of the idle list, stopping at the first one
-    /// still within it.
+    /// Close connections whose last activity is older than the timeout:
+    /// from the head of the idle list, stopping at the first one still
+    /// within it, at most `expireBatch` per pass.
     private func expireIdle() {
-        while idle.head >= 0 {
+        for _ in 0..<EchoWorker.expireBatch {
+            guard idle.head >= 0 else { return }
             let fd = idle.head
             if idle.lastActivity(of: fd) + timeoutMs > now { return }
             let c = table.slot(fd)
