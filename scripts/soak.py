@@ -33,7 +33,6 @@ import subprocess
 import sys
 import tempfile
 import termios
-import threading
 import time
 
 HOST = "127.0.0.1"
