@@ -1031,7 +1031,7 @@ def scenario_soak(ctx):
         return Result(
             "soak",
             f"{seconds} s mixed framed/raw/churn/idle/slow",
-            f"0 failures: {not failures}; RSS first/last/max {mib(rss[0])}/{mib(rss[-1])}/{mib(max(rss))}; "
+            f"{sum(failures.values())} failures in {verified:,} round trips; RSS first/last/max {mib(rss[0])}/{mib(rss[-1])}/{mib(max(rss))}; "
             f"fds first/last/max {fds[0]}/{fds[-1]}/{max(fds)}",
             "no failures; RSS last <= first + 10%; fds back to idle",
             passed,
