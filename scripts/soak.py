@@ -568,17 +568,19 @@ def scenario_max_clients(ctx):
         window = time.monotonic() - t0
         refused = sum(1 for f in flows if (f.eof or f.error) and f.got == 0)
         close_all(extra)
-        # The holders are unaffected: one verified round trip each.
-        hold_flows = [Flow(s, frame(b"still here %d" % i)) for i, s in enumerate(holders)]
-        pump(hold_flows, 30)
-        ok = sum(1 for f in hold_flows if f.got == len(f.expect) and not f.mismatch and not f.error)
-        close_all(holders)
+        # The log writer is asynchronous: wait (bounded) for the refusal lines,
+        # and measure before the holders' own lines are added.
         deadline = time.monotonic() + 5
         while server.events()["connection_refused"] < refused and time.monotonic() < deadline:
             time.sleep(0.1)
         events = server.events()
         log_bytes = server.log_size() - log0
         log_lines = len(server.log_lines()) - lines0
+        # The holders are unaffected: one verified round trip each.
+        hold_flows = [Flow(s, frame(b"still here %d" % i)) for i, s in enumerate(holders)]
+        pump(hold_flows, 30)
+        ok = sum(1 for f in hold_flows if f.got == len(f.expect) and not f.mismatch and not f.error)
+        close_all(holders)
         passed = failures == 0 and held and refused == flood and ok == limit
         details = (
             f"--max-clients {limit}, {limit} holders, then {flood} more connections: {refused} accepted and closed at "
