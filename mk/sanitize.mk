@@ -27,9 +27,17 @@ sanitize: sanitize-address sanitize-thread
 
 sanitize-address:
 	@echo "==> swift test --sanitize=address --scratch-path .build-asan"
-	@ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --sanitize=address --scratch-path .build-asan $(SANITIZE_TEST_FLAGS)
+	@mkdir -p .build-asan
+	@ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --sanitize=address --scratch-path .build-asan $(SANITIZE_TEST_FLAGS) \
+		--xunit-output .build-asan/test-results.xml; status=$$?; \
+		scripts/test-summary.py .build-asan/test-results.xml $$status | sed 's/^tests:/address sanitizer:/'; \
+		exit $$status
 
 sanitize-thread:
+	@mkdir -p .build-tsan
 	@echo "==> swift test --sanitize=thread --scratch-path .build-tsan"
 	@TSAN_OPTIONS="suppressions=$(TSAN_SUPPRESSIONS) halt_on_error=0 exitcode=66" \
-		$(SWIFT) test --sanitize=thread --scratch-path .build-tsan $(SANITIZE_TEST_FLAGS)
+		$(SWIFT) test --sanitize=thread --scratch-path .build-tsan $(SANITIZE_TEST_FLAGS) \
+		--xunit-output .build-tsan/test-results.xml; status=$$?; \
+		scripts/test-summary.py .build-tsan/test-results.xml $$status | sed 's/^tests:/thread sanitizer:/'; \
+		exit $$status
