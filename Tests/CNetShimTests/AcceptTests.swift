@@ -3,52 +3,52 @@ import Glibc
 import XCTest
 
 final class AcceptTests: XCTestCase {
-  func testAcceptOnNonBlockingListenerWithNothingPendingReturnsEAGAIN() throws {
-    let listener = try ShimFailure.check(
-      cnet_tcp_listen_host("127.0.0.1", 0, 16, CNET_NONBLOCK, nil), "listen")
-    defer { _ = cnet_close(listener) }
-    XCTAssertNotEqual(ShimIO.statusFlags(listener) & O_NONBLOCK, 0, "CNET_NONBLOCK listener")
+    func testAcceptOnNonBlockingListenerWithNothingPendingReturnsEAGAIN() throws {
+        let listener = try ShimFailure.check(
+            cnet_tcp_listen_host("127.0.0.1", 0, 16, CNET_NONBLOCK, nil), "listen")
+        defer { _ = cnet_close(listener) }
+        XCTAssertNotEqual(ShimIO.statusFlags(listener) & O_NONBLOCK, 0, "CNET_NONBLOCK listener")
 
-    let result = cnet_accept(listener, nil, nil)
-    if result >= 0 { _ = cnet_close(result) }
-    XCTAssertEqual(result, -EAGAIN, "got \(ShimFailure.errnoName(Int(result)))")
-  }
+        let result = cnet_accept(listener, nil, nil)
+        if result >= 0 { _ = cnet_close(result) }
+        XCTAssertEqual(result, -EAGAIN, "got \(ShimFailure.errnoName(Int(result)))")
+    }
 
-  /// The event loop relies on accepted sockets being non-blocking, and
-  /// child processes must not inherit them.
-  func testAcceptedDescriptorIsNonBlockingAndCloseOnExec() throws {
-    var port: UInt16 = 0
-    let listener = try ShimFailure.check(
-      cnet_tcp_listen_host("127.0.0.1", 0, 16, 0, &port), "listen")
-    defer { _ = cnet_close(listener) }
-    let client = try ShimFailure.check(
-      cnet_tcp_connect_host("127.0.0.1", port, LoopbackPair.safetyTimeoutMilliseconds, 0), "connect"
-    )
-    defer { _ = cnet_close(client) }
-    let accepted = try ResolvedAddress.acceptPending(on: listener)
-    defer { _ = cnet_close(accepted.fd) }
+    /// The event loop relies on accepted sockets being non-blocking, and
+    /// child processes must not inherit them.
+    func testAcceptedDescriptorIsNonBlockingAndCloseOnExec() throws {
+        var port: UInt16 = 0
+        let listener = try ShimFailure.check(
+            cnet_tcp_listen_host("127.0.0.1", 0, 16, 0, &port), "listen")
+        defer { _ = cnet_close(listener) }
+        let client = try ShimFailure.check(
+            cnet_tcp_connect_host("127.0.0.1", port, LoopbackPair.safetyTimeoutMilliseconds, 0), "connect"
+        )
+        defer { _ = cnet_close(client) }
+        let accepted = try ResolvedAddress.acceptPending(on: listener)
+        defer { _ = cnet_close(accepted.fd) }
 
-    XCTAssertNotEqual(ShimIO.statusFlags(accepted.fd) & O_NONBLOCK, 0, "O_NONBLOCK")
-    XCTAssertNotEqual(ShimIO.descriptorFlags(accepted.fd) & FD_CLOEXEC, 0, "FD_CLOEXEC")
-    // The peer address came back and names the client.
-    XCTAssertEqual(Int32(accepted.peer.storage.ss_family), AF_INET)
-    XCTAssertTrue(accepted.peer.formatted().text.hasPrefix("127.0.0.1:"))
-  }
+        XCTAssertNotEqual(ShimIO.statusFlags(accepted.fd) & O_NONBLOCK, 0, "O_NONBLOCK")
+        XCTAssertNotEqual(ShimIO.descriptorFlags(accepted.fd) & FD_CLOEXEC, 0, "FD_CLOEXEC")
+        // The peer address came back and names the client.
+        XCTAssertEqual(Int32(accepted.peer.storage.ss_family), AF_INET)
+        XCTAssertTrue(accepted.peer.formatted().text.hasPrefix("127.0.0.1:"))
+    }
 
-  /// Descriptors the shim creates (listener, connected socket) are
-  /// close-on-exec; a blocking connect leaves O_NONBLOCK off.
-  func testListenAndConnectDescriptorsAreCloseOnExec() throws {
-    var port: UInt16 = 0
-    let listener = try ShimFailure.check(
-      cnet_tcp_listen_host("127.0.0.1", 0, 16, 0, &port), "listen")
-    defer { _ = cnet_close(listener) }
-    let client = try ShimFailure.check(
-      cnet_tcp_connect_host("127.0.0.1", port, LoopbackPair.safetyTimeoutMilliseconds, 0), "connect"
-    )
-    defer { _ = cnet_close(client) }
+    /// Descriptors the shim creates (listener, connected socket) are
+    /// close-on-exec; a blocking connect leaves O_NONBLOCK off.
+    func testListenAndConnectDescriptorsAreCloseOnExec() throws {
+        var port: UInt16 = 0
+        let listener = try ShimFailure.check(
+            cnet_tcp_listen_host("127.0.0.1", 0, 16, 0, &port), "listen")
+        defer { _ = cnet_close(listener) }
+        let client = try ShimFailure.check(
+            cnet_tcp_connect_host("127.0.0.1", port, LoopbackPair.safetyTimeoutMilliseconds, 0), "connect"
+        )
+        defer { _ = cnet_close(client) }
 
-    XCTAssertNotEqual(ShimIO.descriptorFlags(listener) & FD_CLOEXEC, 0, "listener FD_CLOEXEC")
-    XCTAssertNotEqual(ShimIO.descriptorFlags(client) & FD_CLOEXEC, 0, "client FD_CLOEXEC")
-    XCTAssertEqual(ShimIO.statusFlags(client) & O_NONBLOCK, 0, "blocking connect result")
-  }
+        XCTAssertNotEqual(ShimIO.descriptorFlags(listener) & FD_CLOEXEC, 0, "listener FD_CLOEXEC")
+        XCTAssertNotEqual(ShimIO.descriptorFlags(client) & FD_CLOEXEC, 0, "client FD_CLOEXEC")
+        XCTAssertEqual(ShimIO.statusFlags(client) & O_NONBLOCK, 0, "blocking connect result")
+    }
 }
