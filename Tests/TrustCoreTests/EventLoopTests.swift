@@ -5,8 +5,8 @@ import XCTest
 
 final class EventLoopTests: XCTestCase {
     func testTokenPacksDescriptorAndGeneration() {
-        let token = EventLoop.Token.make(fd: 19_999, generation: 0xDEAD_BEEF)
-        XCTAssertEqual(EventLoop.Token.fd(token), 19_999)
+        let token = EventLoop.Token.make(slot: 19_999, generation: 0xDEAD_BEEF)
+        XCTAssertEqual(EventLoop.Token.slot(token), 19_999)
         XCTAssertEqual(EventLoop.Token.generation(token), 0xDEAD_BEEF)
         XCTAssertNotEqual(token, EventLoop.wakeToken)
     }
@@ -32,7 +32,7 @@ final class EventLoopTests: XCTestCase {
             _ = cnet_close(fds[0])
             _ = cnet_close(fds[1])
         }
-        let token = EventLoop.Token.make(fd: fds[0], generation: 7)
+        let token = EventLoop.Token.make(slot: fds[0], generation: 7)
         XCTAssertNil(loop.add(fds[0], .read, token: token))
         XCTAssertEqual(loop.wait(timeoutMs: 0), 0, "nothing to read yet")
         var byte: UInt8 = 42

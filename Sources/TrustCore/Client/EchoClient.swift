@@ -203,21 +203,17 @@ public struct EchoClient: Sendable {
             return received.bytes
         }
         let senderResult = Mutex<(rc: Int, moved: Int)>((0, 0))
-        let senderDone = DispatchSemaphore(value: 0)
-        let sender = Thread {
+        let sender = LoopThread.start(name: "echo-client-send") {
             let result = EchoClient.sendAll(fd, bytes, halfClose: halfClose)
             senderResult.withLock { $0 = result }
-            senderDone.signal()
         }
-        sender.stackSize = 1 << 20
-        sender.start()
         let received = EchoClient.receive(fd, count: expected)
         let receivedEverything = received.rc >= 0 && received.bytes.count >= min(expected, bytes.count)
         if !receivedEverything {
             // Unblock a sender stuck on a peer that stopped reading.
             _ = shutdown(fd, Int32(SHUT_RDWR))
         }
-        senderDone.wait()
+        sender.join()
         try check(received, expected: expected, sent: bytes)
         let sent = senderResult.withLock { $0 }
         if sent.rc < 0 {

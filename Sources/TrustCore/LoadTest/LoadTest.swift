@@ -26,7 +26,7 @@ public struct LoadTest: Sendable {
     ///   `isatty(2)`: a bar is for a person watching a terminal).
     public func run(progress showProgress: Bool = false) throws(TrustError) -> LoadTestReport {
         let (address, length) = try SocketAddress.resolve(host: options.host, port: options.port)
-        let limit = EchoServer.raiseDescriptorLimit()
+        let limit = DescriptorLimit.raise()
         let concurrency = options.effectiveConcurrency
         if concurrency + LoadTest.descriptorReserve > limit {
             throw TrustError(
@@ -44,26 +44,13 @@ public struct LoadTest: Sendable {
                     options: options, share: share, address: address, addressLength: length, progress: progress))
         }
 
-        let finished = DispatchSemaphore(value: 0)
         let startedAt = MonotonicClock.nanoseconds()
-        for engine in engines {
-            let handle = EngineHandle(engine: engine)
-            let thread = Thread {
-                handle.engine.run(startedAt: startedAt)
-                finished.signal()
-            }
-            thread.name = "load-test"
-            thread.stackSize = 1 << 20
-            thread.start()
+        let threads = engines.map { engine in
+            LoopThread.start(name: "load-test", handing: engine) { $0.run(startedAt: startedAt) }
         }
         var bar = progress.map { ProgressBar(options: options, progress: $0, startedAt: startedAt) }
-        var done = 0
-        while done < engines.count {
-            if finished.wait(timeout: .now() + .milliseconds(200)) == .success {
-                done += 1
-            } else {
-                bar?.draw()
-            }
+        for thread in threads {
+            while !thread.join(milliseconds: 200) { bar?.draw() }
         }
         bar?.clear()
         let wall = Double(MonotonicClock.nanoseconds() - startedAt) / 1e9
@@ -90,13 +77,6 @@ public struct LoadTest: Sendable {
         }
         return shares
     }
-}
-
-/// Hands an engine to its thread: the engine is used only by that thread
-/// until `finished` is signalled, and read by the caller only after that
-/// (the semaphore orders the accesses), so crossing once is safe.
-private struct EngineHandle: @unchecked Sendable {
-    let engine: LoadTestEngine
 }
 
 /// A one-line progress bar on stderr, redrawn in place.

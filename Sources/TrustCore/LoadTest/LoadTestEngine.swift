@@ -204,7 +204,7 @@ final class LoadTestEngine {
 
     @inline(__always)
     private func service(token: UInt64, events: EventLoop.Events) {
-        let s = Int(EventLoop.Token.fd(token))
+        let s = Int(EventLoop.Token.slot(token))
         guard s >= 0, s < share.slots, slots[s].generation == EventLoop.Token.generation(token) else { return }
         switch slots[s].phase {
         case .free:
@@ -256,7 +256,7 @@ final class LoadTestEngine {
         slots[s].fd = fd
         slots[s].phase = .connecting
         slots[s].writeArmed = true
-        if let errno = loop.add(fd, .write, token: EventLoop.Token.make(fd: Int32(s), generation: slots[s].generation))
+        if let errno = loop.add(fd, .write, token: EventLoop.Token.make(slot: Int32(s), generation: slots[s].generation))
         {
             _ = cnet_close(fd)
             slots[s].phase = .free
@@ -313,7 +313,7 @@ final class LoadTestEngine {
     }
 
     @inline(__always)
-    private func token(_ s: Int) -> UInt64 { EventLoop.Token.make(fd: Int32(s), generation: slots[s].generation) }
+    private func token(_ s: Int) -> UInt64 { EventLoop.Token.make(slot: Int32(s), generation: slots[s].generation) }
 
     /// A failure ends the slot's session. In count mode the session's
     /// messages not yet verified are all failed round trips: the run

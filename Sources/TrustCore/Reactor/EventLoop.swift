@@ -5,7 +5,7 @@ import CNetShim
 /// connections with it ("one reactor, two users").
 ///
 /// Registrations carry a caller-chosen 64-bit token; `EventLoop.Token`
-/// packs a descriptor and a generation so a stale event for a reused
+/// packs a slot index and a generation so a stale event for a reused
 /// descriptor number is recognised and ignored.
 public final class EventLoop {
     /// Event bits, as epoll reports and takes them.
@@ -98,14 +98,15 @@ public final class EventLoop {
 }
 
 extension EventLoop {
-    /// Packs a descriptor and its slot generation into an epoll token.
+    /// Packs a slot index (the server's is the descriptor number, the load
+    /// tester's its own slot number) and the slot's generation into a token.
     public enum Token {
         @inline(__always)
-        public static func make(fd: Int32, generation: UInt32) -> UInt64 {
-            UInt64(generation) << 32 | UInt64(UInt32(bitPattern: fd))
+        public static func make(slot: Int32, generation: UInt32) -> UInt64 {
+            UInt64(generation) << 32 | UInt64(UInt32(bitPattern: slot))
         }
         @inline(__always)
-        public static func fd(_ token: UInt64) -> Int32 { Int32(bitPattern: UInt32(truncatingIfNeeded: token)) }
+        public static func slot(_ token: UInt64) -> Int32 { Int32(bitPattern: UInt32(truncatingIfNeeded: token)) }
         @inline(__always)
         public static func generation(_ token: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: token >> 32) }
     }

@@ -62,7 +62,7 @@ public final class EchoServer {
     ///   - onHangup: called on SIGHUP, to reopen the log file.
     public init(options: Options, logger: Logger, signals: SignalEvents, onHangup: @escaping @Sendable () -> Void) {
         var options = options
-        options.descriptorLimit = EchoServer.raiseDescriptorLimit()
+        options.descriptorLimit = DescriptorLimit.raise()
         self.options = options
         self.logger = logger
         self.signals = signals
@@ -98,15 +98,12 @@ public final class EchoServer {
         }
         let finishedWaker = finished.waker
         for worker in workers {
-            let box = WorkerHandle(worker: worker)
-            let thread = Thread {
-                box.worker.run()
-                state.deposit(box.worker.totals)
-                finishedWaker.wake()
+            LoopThread.start(
+                name: "echo-worker-\(worker.index)", handing: worker, onExit: { finishedWaker.wake() }
+            ) { worker in
+                worker.run()
+                state.deposit(worker.totals)
             }
-            thread.name = "echo-worker-\(worker.index)"
-            thread.stackSize = 1 << 20
-            thread.start()
         }
 
         logger.info(
@@ -187,19 +184,6 @@ public final class EchoServer {
         default: return "signal \(signo)"
         }
     }
-
-    /// Servers hold a descriptor per client: take the hard limit as the
-    /// soft one, and size connection tables to it.
-    static func raiseDescriptorLimit() -> Int {
-        var limit = rlimit()
-        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
-        if limit.rlim_cur < limit.rlim_max {
-            var raised = limit
-            raised.rlim_cur = limit.rlim_max
-            if setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
-        }
-        return Int(min(limit.rlim_cur, 1 << 20))
-    }
 }
 
 /// What workers share: the global client count for --max-clients, the
@@ -223,13 +207,6 @@ final class EchoServerState: Sendable {
 
     func deposit(_ totals: EchoTotals) { finishedTotals.withLock { $0.add(totals) } }
     func totals() -> EchoTotals { finishedTotals.withLock { $0 } }
-}
-
-/// Hands a worker to its thread. The worker is used only by that thread
-/// from start until it finishes (the coordinator touches only its
-/// thread-safe `loop.waker`), so crossing the boundary once is safe.
-private struct WorkerHandle: @unchecked Sendable {
-    let worker: EchoWorker
 }
 
 extension EchoServer {

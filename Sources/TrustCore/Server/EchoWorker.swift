@@ -180,7 +180,7 @@ final class EchoWorker {
             readPaused: false, closeAfterFlush: .none, scanner: FrameScanner(maxFrame: options.maxFrame),
             pending: nil, pendingOffset: 0, pendingCount: 0, bytesIn: 0, bytesOut: 0,
             serial: serial, acceptedAt: now, rejectedLength: 0, peer: peer)
-        if let errno = loop.add(fd, .read, token: EventLoop.Token.make(fd: fd, generation: c.pointee.generation)) {
+        if let errno = loop.add(fd, .read, token: EventLoop.Token.make(slot: fd, generation: c.pointee.generation)) {
             c.pointee.isOpen = false
             state.activeClients.subtract(1, ordering: .relaxed)
             _ = cnet_close(fd)
@@ -253,7 +253,7 @@ final class EchoWorker {
 
     @inline(__always)
     private func service(token: UInt64, events: EventLoop.Events) {
-        let fd = EventLoop.Token.fd(token)
+        let fd = EventLoop.Token.slot(token)
         let c = table.slot(fd)
         guard c.pointee.isOpen, c.pointee.generation == EventLoop.Token.generation(token) else { return }
         if c.pointee.pendingCount > 0 {
@@ -360,7 +360,7 @@ final class EchoWorker {
         c.pointee.pendingOffset = 0
         c.pointee.pendingCount = Int32(count)
         c.pointee.readPaused = true
-        _ = loop.modify(fd, .write, token: EventLoop.Token.make(fd: fd, generation: c.pointee.generation))
+        _ = loop.modify(fd, .write, token: EventLoop.Token.make(slot: fd, generation: c.pointee.generation))
     }
 
     /// The client reads again: flush pending echoes; once all are out,
@@ -390,7 +390,7 @@ final class EchoWorker {
             return
         }
         c.pointee.readPaused = false
-        _ = loop.modify(fd, .read, token: EventLoop.Token.make(fd: fd, generation: c.pointee.generation))
+        _ = loop.modify(fd, .read, token: EventLoop.Token.make(slot: fd, generation: c.pointee.generation))
     }
 
     /// The client half-closed: echo what is still pending, then close.
