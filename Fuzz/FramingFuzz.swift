@@ -59,7 +59,7 @@ func scanInChunks(_ stream: [UInt8], maxFrame: UInt32, chunkSize: (Int) -> Int) 
                 !lastResultHadOversize || result == FrameScanResult(), "scan after error released bytes")
             check(result.heldPrefixCount >= 0 && result.heldPrefixCount <= 3)
             check(result.echoCount >= 0 && result.echoCount <= size)
-            let start = scanner.copyHeldPrefix(result, endingAt: chunkStart)
+            let start = result.copyHeldPrefix(endingAt: chunkStart)
             outcome.released.append(
                 contentsOf: UnsafeRawBufferPointer(start: start, count: result.releasedByteCount))
             outcome.resultFrames += result.framesCompleted

@@ -21,7 +21,7 @@ struct EchoServerCommand: ParsableCommand {
     func run() throws {
         // First, before any thread exists (the log writer's included): the
         // signals must be blocked in every thread so only the signalfd sees them.
-        let signals = try SignalEvents([SIGINT, SIGTERM, SIGHUP])
+        let signals = SignalEvents(SignalEvents.termination)
         let resolver = try settings.resolver(environment: ProcessInfo.processInfo.environment)
         let serverSettings = try resolver.resolveServerSettings()
         try resolver.trustHome.createLogsDirectory()
@@ -38,9 +38,12 @@ struct EchoServerCommand: ParsableCommand {
         let outcome: EchoServer.Outcome
         do {
             outcome = try server.run { port in
-                let options = server.options
+                let settings = server.settings
                 print(
-                    EchoServer.readyLine(host: options.host, port: port, mode: options.mode, workers: options.workers))
+                    EchoServer.readyLine(
+                        host: settings.host.value, port: port, mode: settings.mode.value,
+                        workers: settings.workers.value
+                    ))
                 fflush(nil)
             }
         } catch {

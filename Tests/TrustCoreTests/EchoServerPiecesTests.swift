@@ -52,21 +52,46 @@ final class EchoServerPiecesTests: XCTestCase {
     func testCloseReasonNamesAreTheSpecVocabulary() {
         let names = [
             CloseReason.peerClosed, .idleTimeout, .sendTimeout, .frameTooLarge, .truncatedFrame, .reset, .shutdown,
-        ].map(\.name)
+        ].map(\.description)
         XCTAssertEqual(
             names,
             ["peer_closed", "idle_timeout", "send_timeout", "frame_too_large", "truncated_frame", "reset", "shutdown"])
     }
 
-    func testEchoTotalsAdd() {
-        var total = EchoTotals(accepted: 1, closed: 1, refused: 0, shed: 2, forcedCloses: 0, bytesIn: 10, bytesOut: 9)
-        total.add(EchoTotals(accepted: 2, closed: 1, refused: 3, shed: 0, forcedCloses: 1, bytesIn: 5, bytesOut: 5))
+    func testServiceTotalsSumEveryWorkersCounters() {
+        let first = WorkerCounters()
+        let second = WorkerCounters()
+        first.add(.accepted)
+        first.add(.bytesIn, 10)
+        first.add(.bytesOut, 9)
+        first.add(.shed, 2)
+        first.addClosed(code: CloseReason.peerClosed.code)
+        second.add(.accepted, 2)
+        second.add(.refusedMaxClients, 3)
+        second.add(.forcedCloses)
+        second.add(.bytesIn, 5)
+        second.add(.bytesOut, 5)
+        second.addClosed(code: CloseReason.idleTimeout.code)
+        let protocolReason = CloseReason(code: CloseReason.firstProtocolCode, name: "bad_request")
+        second.addClosed(code: protocolReason.code)
+        let total = ServiceTotals([first, second], reasons: CloseReason.coreReasons + [protocolReason])
         XCTAssertEqual(total.accepted, 3)
-        XCTAssertEqual(total.closed, 2)
+        XCTAssertEqual(total.closed, 3)
+        XCTAssertEqual(total.closedByReason["peer_closed"], 1)
+        XCTAssertEqual(total.closedByReason["bad_request"], 1)
         XCTAssertEqual(total.refused, 3)
+        XCTAssertEqual(total.refusedByReason["max_clients"], 3)
         XCTAssertEqual(total.shed, 2)
         XCTAssertEqual(total.forcedCloses, 1)
         XCTAssertEqual(total.bytesIn, 15)
         XCTAssertEqual(total.bytesOut, 14)
+    }
+
+    func testCloseReasonTableNamesCoreAndProtocolCodes() {
+        let custom = CloseReason(code: 40, name: "custom_reason")
+        let table = CloseReasonTable(protocolReasons: [custom])
+        XCTAssertEqual(table[CloseReason.sendTimeout.code].description, "send_timeout")
+        XCTAssertEqual(table[40].description, "custom_reason")
+        XCTAssertEqual(table[200].description, "error", "an unknown code is reported as error, never a crash")
     }
 }

@@ -245,7 +245,7 @@ final class FramingScannerTests: XCTestCase {
         var buffer = [UInt8](repeating: 0x55, count: 8)
         let startOffset = buffer.withUnsafeMutableBytes { raw -> Int in
             let end = raw.baseAddress! + 4
-            let start = FrameScanner(maxFrame: 1).copyHeldPrefix(result, endingAt: end)
+            let start = result.copyHeldPrefix(endingAt: end)
             return start - raw.baseAddress!
         }
         XCTAssertEqual(startOffset, 2)

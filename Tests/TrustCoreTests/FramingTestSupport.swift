@@ -126,7 +126,7 @@ func scanStream(_ stream: [UInt8], maxFrame: UInt32, chunkSizes: [Int]) -> ScanO
             let result = scanner.scan(UnsafeRawBufferPointer(start: chunkStart, count: size)) {
                 outcome.frameLengths.append($0)
             }
-            let sendStart = scanner.copyHeldPrefix(result, endingAt: chunkStart)
+            let sendStart = result.copyHeldPrefix(endingAt: chunkStart)
             outcome.released += UnsafeRawBufferPointer(start: sendStart, count: result.releasedByteCount)
             resultFrames += result.framesCompleted
             if let length = result.oversizeLength {

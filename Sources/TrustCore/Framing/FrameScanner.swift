@@ -69,23 +69,6 @@ public struct FrameScanner: Sendable {
         scanChunk(chunk, reportingFramesTo: onFrame)
     }
 
-    /// Writes `result`'s held prefix into the bytes just before `end`; returns the start of
-    /// the contiguous region to send (`result.releasedByteCount` bytes). See
-    /// `FrameScanResult.copyHeldPrefix(endingAt:)` for the buffer + 4 receive layout.
-    @inlinable
-    @discardableResult
-    public func copyHeldPrefix(_ result: FrameScanResult, endingAt end: UnsafeMutableRawPointer)
-        -> UnsafeMutableRawPointer
-    {
-        result.copyHeldPrefix(endingAt: end)
-    }
-
-    /// Same as `copyHeldPrefix(_:endingAt:)`, under the name the echo worker first used.
-    @inlinable
-    public static func writeHeldPrefix(_ result: FrameScanResult, before end: UnsafeMutableRawPointer) {
-        result.copyHeldPrefix(endingAt: end)
-    }
-
     /// The one scan body behind both public `scan` variants. Always inlined, so the plain
     /// variant's empty closure disappears. Every early return leaves the state consistent.
     @inlinable

@@ -1,5 +1,6 @@
 import CNetShim
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -45,14 +46,22 @@ public struct LoadTest: Sendable {
         }
 
         let startedAt = MonotonicClock.nanoseconds()
+        let failure = Mutex<TrustError?>(nil)
         let threads = engines.map { engine in
-            LoopThread.start(name: "load-test", handing: engine) { $0.run(startedAt: startedAt) }
+            LoopThread.start(name: "load-test", handing: engine) { engine in
+                do throws(TrustError) {
+                    try engine.run(startedAt: startedAt)
+                } catch {
+                    failure.withLock { $0 = $0 ?? error }
+                }
+            }
         }
         var bar = progress.map { ProgressBar(options: options, progress: $0, startedAt: startedAt) }
         for thread in threads {
             while !thread.join(milliseconds: 200) { bar?.draw() }
         }
         bar?.clear()
+        if let error = failure.withLock({ $0 }) { throw error }
         let wall = Double(MonotonicClock.nanoseconds() - startedAt) / 1e9
 
         var tally = LoadTestTally()

@@ -160,7 +160,8 @@ final class LoadTestEngine {
 
     /// Runs until every slot has retired: its sessions are done (count
     /// mode) or the duration is over and its last round trip finished.
-    func run(startedAt: Int64) {
+    /// Throws only when the event loop itself fails.
+    func run(startedAt: Int64) throws(TrustError) {
         start = startedAt
         now = MonotonicClock.nanoseconds()
         if let duration = options.duration { deadline = start + Int64(duration * 1e9) }
@@ -168,7 +169,7 @@ final class LoadTestEngine {
         connectAllowedAt = now
         for s in 0..<share.slots { waiting.push(Int32(s)) }
         while retired < share.slots {
-            let ready = loop.wait(timeoutMs: nextTimeout())
+            let ready = try loop.wait(timeoutMs: nextTimeout())
             for i in 0..<ready {
                 let token = loop.token(at: i)
                 if token == EventLoop.wakeToken {
@@ -256,7 +257,8 @@ final class LoadTestEngine {
         slots[s].fd = fd
         slots[s].phase = .connecting
         slots[s].writeArmed = true
-        if let errno = loop.add(fd, .write, token: EventLoop.Token.make(slot: Int32(s), generation: slots[s].generation))
+        if let errno = loop.add(
+            fd, .write, token: EventLoop.Token.make(slot: Int32(s), generation: slots[s].generation))
         {
             _ = cnet_close(fd)
             slots[s].phase = .free

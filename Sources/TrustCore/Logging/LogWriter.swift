@@ -67,7 +67,10 @@ public final class LogWriter: Sendable {
             maxQueuedLines: max(1, maxQueuedLines),
             maxQueuedBytes: max(1, maxQueuedBytes)
         )
-        switch Self.startWriterThread(state) {
+        // Born with SIGINT/SIGTERM/SIGHUP blocked, like every helper thread:
+        // only the server's signalfd may take them.
+        let started = state
+        switch SignalEvents.withTerminationSignalsBlocked({ Self.startWriterThread(started) }) {
         case .success(let thread):
             self.thread = thread
         case .failure(let error):

@@ -74,11 +74,17 @@ public final class EventLoop {
     }
 
     /// Wait up to `timeoutMs` (negative: forever). Returns how many events
-    /// are ready; read them with `token(at:)` and `events(at:)`.
+    /// are ready (0 after a timeout or an interrupted wait); read them with
+    /// `token(at:)` and `events(at:)`.
+    ///
+    /// Any other failure (a closed or invalid epoll descriptor, EFAULT) would
+    /// repeat on every call, so it is an error: the loop ends rather than
+    /// spinning on "no events".
     @inline(__always)
-    public func wait(timeoutMs: Int32) -> Int {
+    public func wait(timeoutMs: Int32) throws(TrustError) -> Int {
         let n = cnet_epoll_wait(epollFD, events, Int32(maxEvents), timeoutMs)
-        return n > 0 ? Int(n) : 0
+        if n >= 0 { return Int(n) }
+        throw TrustError.system(Errno(rawValue: n), operation: "epoll_wait")
     }
 
     @inline(__always)

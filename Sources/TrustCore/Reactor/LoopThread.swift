@@ -33,7 +33,9 @@ public final class LoopThread: Sendable {
         }
         thread.name = name
         thread.stackSize = LoopThread.stackSize
-        thread.start()
+        // The thread is created inside start(), so it inherits this mask:
+        // only the coordinating thread ever takes SIGINT/SIGTERM/SIGHUP.
+        SignalEvents.withTerminationSignalsBlocked { thread.start() }
         return handle
     }
 

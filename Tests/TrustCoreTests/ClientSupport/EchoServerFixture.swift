@@ -28,14 +28,14 @@ enum EchoServerFixture {
             let failure = Mutex<String?>(nil)
             let thread = Thread {
                 do {
-                    // Created on this thread before the workers start, so only
-                    // this thread and its workers block the signals.
-                    let signals = try SignalEvents([SIGTERM])
-                    let options = EchoServer.Options(
-                        host: "::", port: 0, mode: .auto, idleTimeout: 30, maxFrame: 65536, maxClients: 10000,
+                    // Activated by run() on this thread: only this thread
+                    // (and the workers, as always) blocks the signal.
+                    let signals = SignalEvents([SIGTERM])
+                    let settings = EchoServerSettings(
+                        port: 0, host: "::", mode: .auto, idleTimeout: 30, maxFrame: 65536, maxClients: 10000,
                         workers: 1, drainTimeout: 1)
                     let logger = Logger(label: "test-echo-server", factory: { _ in SwiftLogNoOpLogHandler() })
-                    let server = EchoServer(options: options, logger: logger, signals: signals, onHangup: {})
+                    let server = EchoServer(settings: settings, logger: logger, signals: signals, onHangup: {})
                     _ = try server.run { port in
                         bound.store(port, ordering: .releasing)
                         ready.signal()

@@ -4,94 +4,9 @@ import CNetShim
     import Glibc
 #endif
 
-/// Why a connection ended: the `reason` of its `connection_closed` line.
-enum CloseReason: UInt8 {
-    case none = 0
-    case peerClosed
-    case idleTimeout
-    case sendTimeout
-    case frameTooLarge
-    case truncatedFrame
-    case reset
-    case shutdown
-    case error
-
-    var name: String {
-        switch self {
-        case .none: return "none"
-        case .peerClosed: return "peer_closed"
-        case .idleTimeout: return "idle_timeout"
-        case .sendTimeout: return "send_timeout"
-        case .frameTooLarge: return "frame_too_large"
-        case .truncatedFrame: return "truncated_frame"
-        case .reset: return "reset"
-        case .shutdown: return "shutdown"
-        case .error: return "error"
-        }
-    }
-}
-
-/// The state of one client connection, stored by value in a table indexed
-/// by descriptor. It holds only integers and one optional pointer, so a
-/// zeroed slot is a valid free slot and an idle connection costs about a
-/// hundred bytes: no buffer is held unless the client stops reading.
-struct Connection {
-    /// Bumped on every close, so a stale epoll token for a reused
-    /// descriptor number no longer matches.
-    var generation: UInt32
-    var isOpen: Bool
-    /// Decided per connection in auto mode by the first byte.
-    var mode: ConnectionMode
-    /// Reads are paused while echoes wait in `pending` (backpressure).
-    var readPaused: Bool
-    /// Close once `pending` is flushed, with this reason.
-    var closeAfterFlush: CloseReason
-    var scanner: FrameScanner
-    /// Echo bytes the kernel would not take yet: at most one read's worth,
-    /// because reading stops while any are waiting.
-    var pending: UnsafeMutableRawPointer?
-    var pendingOffset: Int32
-    var pendingCount: Int32
-    var bytesIn: UInt64
-    var bytesOut: UInt64
-    var serial: UInt64
-    var acceptedAt: Int64
-    /// The declared length of a rejected frame, for the close log line.
-    var rejectedLength: UInt32
-    var peer: PeerAddress
-}
-
-enum ConnectionMode: UInt8 {
-    case undecided = 0
-    case raw
-    case framed
-}
-
-/// Descriptor-indexed connection slots of one worker. Allocated once with
-/// calloc for the process's descriptor limit: the virtual reservation is
-/// free, and only slots of descriptors actually used are ever touched.
-final class ConnectionTable {
-    let capacity: Int
-    private let slots: UnsafeMutablePointer<Connection>
-
-    init(capacity: Int) {
-        self.capacity = capacity
-        // All-zero bytes are a free slot: integers, Bools, a nil pointer,
-        // and enums whose zero raw value is a valid case.
-        slots = ZeroedTable.allocate(Connection.self, count: capacity, what: "connection slots")
-    }
-
-    deinit { free(slots) }
-
-    @inline(__always)
-    func slot(_ fd: Int32) -> UnsafeMutablePointer<Connection> {
-        slots + Int(fd)
-    }
-}
-
 /// A peer's address kept in 24 bytes instead of a 128-byte sockaddr_storage
 /// or a heap String; formatted only when a log line needs it.
-struct PeerAddress {
+struct PeerAddress: BitwiseCopyable {
     var family: UInt16 = 0
     var port: UInt16 = 0
     var high: UInt64 = 0

@@ -1,0 +1,143 @@
+import CNetShim
+import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The part of a worker that moves output: sends, pending output and its
+/// flush, activity for the idle list. It does not depend on the handler type,
+/// so `StreamConnection` (what handlers call) is one concrete type for all.
+///
+/// Backpressure: output the kernel does not take is copied to the
+/// connection's `pending` buffer, reads pause and the loop waits for
+/// writability; later output of the same call is appended behind it, so
+/// order is kept. With reads paused, a connection's pending output is at most
+/// what its handler produced from one received chunk.
+final class ConnectionIO {
+    let loop: EventLoop
+    let state: ServiceState
+    let counters: WorkerCounters
+    let logger: Logger
+    let debugEnabled: Bool
+    let timeoutMs: Int64
+    var idle: IdleList
+    var now: Int64 = 0
+
+    init(loop: EventLoop, state: ServiceState, logger: Logger, timeoutMs: Int64, capacity: Int) {
+        self.loop = loop
+        self.state = state
+        self.counters = WorkerCounters()
+        self.logger = logger
+        self.debugEnabled = logger.logLevel <= .debug
+        self.timeoutMs = timeoutMs
+        self.idle = IdleList(capacity: capacity)
+    }
+
+    /// Where a byte leaves: one send(MSG_NOSIGNAL), or behind output that is
+    /// already waiting. Returns false if the connection has failed.
+    @inline(__always)
+    func send(_ fd: Int32, _ c: UnsafeMutablePointer<ConnectionSlot>, _ bytes: UnsafeRawPointer, _ count: Int)
+        -> Bool
+    {
+        if c.pointee.failure != 0 { return false }
+        if c.pointee.pendingCount > 0 {
+            appendPending(c, bytes, count)
+            return true
+        }
+        let sent = cnet_send(fd, bytes, count)
+        if sent == count {
+            moved(c, count)
+            return true
+        }
+        if sent < 0 && sent != -Int(EAGAIN) && !failed(c, Errno(rawValue: Int32(truncatingIfNeeded: sent))) {
+            return false
+        }
+        let taken = max(sent, 0)
+        moved(c, taken)
+        appendPending(c, bytes + taken, count - taken)
+        c.pointee.readPaused = true
+        _ = loop.modify(fd, .write, token: EventLoop.Token.make(slot: fd, generation: c.pointee.generation))
+        return true
+    }
+
+    @inline(__always)
+    private func moved(_ c: UnsafeMutablePointer<ConnectionSlot>, _ count: Int) {
+        c.pointee.bytesOut &+= UInt64(count)
+        counters.add(.bytesOut, UInt64(count))
+    }
+
+    /// Records a failed send; the worker closes the connection once the
+    /// handler's call returns. False if the connection is now failing (true
+    /// only for an errno that means "try again").
+    func failed(_ c: UnsafeMutablePointer<ConnectionSlot>, _ errno: Errno) -> Bool {
+        switch ErrorTable.connectionAction(for: errno) {
+        case .retry:
+            return true
+        case .close(let reasonName):
+            if c.pointee.failure == 0 {
+                c.pointee.failure = reasonName == "reset" ? CloseReason.reset.code : CloseReason.error.code
+                c.pointee.failureErrno = errno.rawValue
+            }
+            return false
+        }
+    }
+
+    /// Appends to the connection's pending buffer, growing it by doubling.
+    private func appendPending(_ c: UnsafeMutablePointer<ConnectionSlot>, _ bytes: UnsafeRawPointer, _ count: Int) {
+        let used = Int(c.pointee.pendingOffset) + Int(c.pointee.pendingCount)
+        let capacity = Int(c.pointee.pendingCapacity)
+        if used + count > capacity {
+            let live = Int(c.pointee.pendingCount)
+            let needed = live + count
+            precondition(needed <= Int(Int32.max), "pending output over 2 GiB")
+            let newCapacity = min(max(needed, capacity * 2, 4096), Int(Int32.max))
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
+            if let old = c.pointee.pending {
+                buffer.copyMemory(from: old + Int(c.pointee.pendingOffset), byteCount: live)
+                old.deallocate()
+            }
+            c.pointee.pending = buffer
+            c.pointee.pendingOffset = 0
+            c.pointee.pendingCapacity = Int32(newCapacity)
+        }
+        let end = c.pointee.pending! + Int(c.pointee.pendingOffset) + Int(c.pointee.pendingCount)
+        end.copyMemory(from: bytes, byteCount: count)
+        c.pointee.pendingCount += Int32(count)
+    }
+
+    /// The client reads again: send pending output. Returns true once all of
+    /// it is out (the buffer is freed and reads resume, unless a close is
+    /// waiting for the flush — the worker handles that).
+    func flush(_ fd: Int32, _ c: UnsafeMutablePointer<ConnectionSlot>) -> Bool {
+        guard let pending = c.pointee.pending, c.pointee.pendingCount > 0 else { return true }
+        let offset = Int(c.pointee.pendingOffset)
+        let count = Int(c.pointee.pendingCount)
+        let sent = cnet_send(fd, pending + offset, count)
+        if sent < 0 {
+            if sent != -Int(EAGAIN) { _ = failed(c, Errno(rawValue: Int32(truncatingIfNeeded: sent))) }
+            return false
+        }
+        moved(c, sent)
+        if timeoutMs > 0 && sent > 0 { idle.touch(fd, at: now) }
+        if sent < count {
+            c.pointee.pendingOffset = Int32(offset + sent)
+            c.pointee.pendingCount = Int32(count - sent)
+            return false
+        }
+        releasePending(c)
+        if c.pointee.closeAfterFlush == 0 {
+            c.pointee.readPaused = false
+            _ = loop.modify(fd, .read, token: EventLoop.Token.make(slot: fd, generation: c.pointee.generation))
+        }
+        return true
+    }
+
+    func releasePending(_ c: UnsafeMutablePointer<ConnectionSlot>) {
+        c.pointee.pending?.deallocate()
+        c.pointee.pending = nil
+        c.pointee.pendingOffset = 0
+        c.pointee.pendingCount = 0
+        c.pointee.pendingCapacity = 0
+    }
+}

@@ -1,0 +1,46 @@
+/// What the service core runs with, whatever the protocol.
+public struct ServiceOptions: Sendable {
+    public var host: String
+    public var port: UInt16
+    /// Listening sockets handed over by a supervisor (socket activation);
+    /// when not empty, `host` and `port` are not bound.
+    public var inheritedListeners: [Int32] = []
+    /// Seconds without progress before a connection is closed; 0 = never.
+    public var idleTimeout: Double
+    public var maxClients: Int
+    public var workers: Int
+    /// Seconds a graceful stop may take before connections are cut.
+    public var drainTimeout: Double
+    public var backlog: Int32 = 4096
+    /// Slots per worker's connection table: the descriptor limit.
+    public var descriptorLimit: Int = 1024
+
+    public init(
+        host: String, port: UInt16, idleTimeout: Double, maxClients: Int, workers: Int, drainTimeout: Double
+    ) {
+        self.host = host
+        self.port = port
+        self.idleTimeout = idleTimeout
+        self.maxClients = maxClients
+        self.workers = workers
+        self.drainTimeout = drainTimeout
+    }
+
+    var idleTimeoutMs: Int64 { ServiceOptions.milliseconds(idleTimeout) }
+    var drainTimeoutMs: Int64 { ServiceOptions.milliseconds(drainTimeout) }
+
+    /// Whole milliseconds, rounded up; saturating, so no value can trap.
+    static func milliseconds(_ seconds: Double) -> Int64 {
+        let ms = (seconds * 1000).rounded(.up)
+        guard ms.isFinite, ms > 0 else { return 0 }
+        return ms >= 9.2e18 ? Int64.max / 2 : Int64(ms)
+    }
+}
+
+/// How a service's `run` ended.
+public enum ServiceOutcome: Sendable, Equatable {
+    /// Stopped by SIGINT/SIGTERM after draining (exit 0).
+    case drained
+    /// A second signal arrived during the drain: stop at once.
+    case interrupted(signal: Int32)
+}

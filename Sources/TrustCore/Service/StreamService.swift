@@ -1,0 +1,190 @@
+import CNetShim
+import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A TCP server: listening sockets shared by `workers` event loops
+/// (`StreamWorker`, one thread each; EPOLLEXCLUSIVE wakes one loop per
+/// connection), and this coordinator, which turns signals into stop and
+/// reopen requests and reports the totals. What each connection does with
+/// its bytes is the `Handler`'s.
+///
+/// One shared listener rather than SO_REUSEPORT sockets per worker: with
+/// SO_REUSEPORT a second server started on the same port by the same user
+/// would silently share it instead of failing with "address in use".
+public final class StreamService<Handler: StreamHandler> {
+    public let handler: Handler
+    public let options: ServiceOptions
+    private let logger: Logger
+    private let signals: SignalEvents
+    private let onHangup: @Sendable () -> Void
+    private let state = ServiceState()
+    private var counters: [WorkerCounters] = []
+
+    /// - Parameters:
+    ///   - signals: SIGINT, SIGTERM and SIGHUP as events (activated when the
+    ///     service is ready to read them).
+    ///   - onHangup: called on SIGHUP, to reopen the log file.
+    public init(
+        handler: Handler, options: ServiceOptions, logger: Logger, signals: SignalEvents,
+        onHangup: @escaping @Sendable () -> Void
+    ) {
+        var options = options
+        options.descriptorLimit = DescriptorLimit.raise()
+        self.handler = handler
+        self.options = options
+        self.logger = logger
+        self.signals = signals
+        self.onHangup = onHangup
+    }
+
+    /// Binds (or takes the inherited listeners), starts the workers, calls
+    /// `onReady` with the bound port, and serves until signalled.
+    /// `onStopping` is called with the number of open connections when the
+    /// first stop signal begins the drain.
+    public func run(onReady: (UInt16) -> Void, onStopping: (Int) -> Void = { _ in }) throws(TrustError)
+        -> ServiceOutcome
+    {
+        let started = MonotonicClock.coarseMilliseconds()
+        let (listeners, bound) = try listen()
+        defer { for fd in listeners where !options.inheritedListeners.contains(fd) { _ = cnet_close(fd) } }
+
+        let finished = try EventLoop()
+        var workers: [StreamWorker<Handler>] = []
+        for index in 0..<options.workers {
+            workers.append(
+                try StreamWorker(
+                    index: index, handler: handler, listeners: listeners, options: options, state: state,
+                    logger: logger))
+        }
+        counters = workers.map(\.io.counters)
+        let finishedWaker = finished.waker
+        let state = self.state
+        for worker in workers {
+            let body: @Sendable (StreamWorker<Handler>) -> Void = { worker in
+                do throws(TrustError) {
+                    try worker.run()
+                } catch {
+                    state.fail(error)
+                }
+            }
+            LoopThread.start(name: "worker-\(worker.index)", handing: worker, onExit: { finishedWaker.wake() }, body)
+        }
+        try signals.activate()
+
+        var fields: Logger.Metadata = [
+            "host": "\(options.host)", "port": .stringConvertible(bound),
+            "workers": .stringConvertible(options.workers), "max_clients": .stringConvertible(options.maxClients),
+            "timeout_s": .stringConvertible(options.idleTimeout),
+            "drain_timeout_s": .stringConvertible(options.drainTimeout),
+            "fd_limit": .stringConvertible(options.descriptorLimit),
+        ]
+        fields.merge(handler.startFields) { _, protocolValue in protocolValue }
+        logger.info("server_started", metadata: fields)
+        onReady(bound)
+
+        let outcome = coordinate(workers: workers, finished: finished, onStopping: onStopping)
+        if let failure = state.failure { throw failure }
+        if case .interrupted = outcome { return outcome }
+
+        let totals = self.totals
+        logger.info(
+            "server_stopped",
+            metadata: [
+                "connections": .stringConvertible(totals.accepted), "refused": .stringConvertible(totals.refused),
+                "shed": .stringConvertible(totals.shed),
+                "forced_closes": .stringConvertible(totals.forcedCloses),
+                "bytes_in": .stringConvertible(totals.bytesIn),
+                "bytes_out": .stringConvertible(totals.bytesOut), "frames": .stringConvertible(totals.frames),
+                "duration_ms": .stringConvertible(MonotonicClock.coarseMilliseconds() - started),
+            ])
+        return outcome
+    }
+
+    /// Every worker's counters summed now; callable from any thread while
+    /// the service runs (the metrics endpoint) and after it stopped.
+    public var totals: ServiceTotals {
+        ServiceTotals(counters, reasons: CloseReason.coreReasons + Handler.closeReasons)
+    }
+
+    /// The listening sockets and the port they are bound to.
+    private func listen() throws(TrustError) -> ([Int32], UInt16) {
+        if !options.inheritedListeners.isEmpty {
+            let port = cnet_local_port(options.inheritedListeners[0])
+            return (options.inheritedListeners, UInt16(clamping: max(port, 0)))
+        }
+        var bound: UInt16 = 0
+        let fd = cnet_tcp_listen_host(options.host, options.port, options.backlog, CNET_NONBLOCK, &bound)
+        if fd < 0 {
+            throw TrustError.system(
+                Errno(rawValue: fd),
+                operation: "cannot listen on \(SocketAddress.display(host: options.host, port: options.port))")
+        }
+        return ([fd], bound)
+    }
+
+    /// The coordinator's loop: signals and worker completions as events.
+    private func coordinate(workers: [StreamWorker<Handler>], finished: EventLoop, onStopping: (Int) -> Void)
+        -> ServiceOutcome
+    {
+        guard finished.add(signals.fd, .read, token: 1) == nil else {
+            fatalError("epoll_ctl on a fresh epoll and signalfd cannot fail")
+        }
+        var stopping = false
+        var done = 0
+        while done < workers.count {
+            // A failing coordinator loop cannot serve signals: stop the
+            // workers and let run() report it.
+            let ready: Int
+            do {
+                ready = try finished.wait(timeoutMs: -1)
+            } catch {
+                state.fail(error)
+                stopWorkers(workers)
+                return .drained
+            }
+            for i in 0..<ready {
+                if finished.token(at: i) == EventLoop.wakeToken {
+                    let count = cnet_eventfd_drain(finished.wakeFD)
+                    if count > 0 { done += Int(count) }
+                    if state.failure != nil && !stopping {
+                        stopping = true
+                        stopWorkers(workers)
+                    }
+                    continue
+                }
+                while let signo = signals.next() {
+                    if signo == SIGHUP {
+                        onHangup()
+                        logger.info("log_reopened", metadata: ["signal": "SIGHUP"])
+                        continue
+                    }
+                    if stopping {
+                        logger.warning(
+                            "server_stopped",
+                            metadata: ["signal": "\(SignalEvents.name(signo))", "forced": "true"])
+                        return .interrupted(signal: signo)
+                    }
+                    stopping = true
+                    let active = state.activeClients.load(ordering: .relaxed)
+                    logger.info(
+                        "server_stopping",
+                        metadata: [
+                            "signal": "\(SignalEvents.name(signo))",
+                            "active_connections": .stringConvertible(active),
+                        ])
+                    onStopping(active)
+                    stopWorkers(workers)
+                }
+            }
+        }
+        return .drained
+    }
+
+    private func stopWorkers(_ workers: [StreamWorker<Handler>]) {
+        state.requestStop()
+        for worker in workers { worker.loop.waker.wake() }
+    }
+}

@@ -1,0 +1,316 @@
+import CNetShim
+import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One event-loop thread of a `StreamService`. It owns its connections from
+/// accept to close; it shares only the listening sockets (registered with
+/// EPOLLEXCLUSIVE in every worker's loop, so one worker wakes per
+/// connection) and `ServiceState`'s atomics.
+///
+/// The byte path: `readable` receives into the worker's one read buffer,
+/// `deliver` hands the bytes to the handler, which answers through
+/// `StreamConnection.send` (`ConnectionIO.send`); what the kernel would not
+/// take waits in the connection's pending buffer while reads are paused,
+/// until `writable` flushes it.
+final class StreamWorker<Handler: StreamHandler> {
+    /// Bytes read per recv.
+    static var readCapacity: Int { 64 * 1024 }
+    /// How long accepting stays off after running out of descriptors.
+    static var acceptPauseMs: Int64 { 100 }
+    static var acceptBatch: Int { 64 }
+    /// Idle connections closed per loop pass. When thousands expire at the
+    /// same moment (opened together, silent together), closing them all in
+    /// one pass would stall every other client of the worker for tens of
+    /// milliseconds; in batches, ready events are served in between (the
+    /// loop does not sleep while the oldest connection is overdue).
+    static var expireBatch: Int { 64 }
+
+    let index: Int
+    let handler: Handler
+    let options: ServiceOptions
+    let listeners: [Int32]
+    let io: ConnectionIO
+    let table: ConnectionTable<Handler.Session>
+    let reasons: CloseReasonTable
+    var loop: EventLoop { io.loop }
+    var state: ServiceState { io.state }
+    var logger: Logger { io.logger }
+
+    private let readBase: UnsafeMutableRawPointer
+    /// Where each recv lands: `Handler.prefixRoom` bytes into `readBase`.
+    let readBuffer: UnsafeMutableRawPointer
+    private let drainTimeoutMs: Int64
+
+    private var spareFD: Int32 = -1
+    private var accepting = true
+    private var acceptResumeAt: Int64 = 0
+    private var acceptPausedLog = RepeatLimiter(intervalMs: 1000)
+    private(set) var draining = false
+    private var drainDeadline: Int64 = 0
+
+    init(
+        index: Int, handler: Handler, listeners: [Int32], options: ServiceOptions, state: ServiceState,
+        logger: Logger
+    ) throws(TrustError) {
+        self.index = index
+        self.handler = handler
+        self.listeners = listeners
+        self.options = options
+        self.io = ConnectionIO(
+            loop: try EventLoop(), state: state, logger: logger, timeoutMs: options.idleTimeoutMs,
+            capacity: options.descriptorLimit)
+        self.table = ConnectionTable(capacity: options.descriptorLimit)
+        self.reasons = CloseReasonTable(protocolReasons: Handler.closeReasons)
+        self.readBase = .allocate(byteCount: Handler.prefixRoom + StreamWorker.readCapacity, alignment: 16)
+        self.readBuffer = readBase + Handler.prefixRoom
+        self.drainTimeoutMs = options.drainTimeoutMs
+        self.spareFD = StreamWorker.openSpare()
+        for (position, fd) in listeners.enumerated() {
+            if let errno = io.loop.add(fd, [.read, .exclusive], token: StreamWorker.listenerToken(position)) {
+                throw TrustError.system(errno, operation: "epoll_ctl(listener)")
+            }
+        }
+    }
+
+    deinit {
+        readBase.deallocate()
+        if spareFD >= 0 { _ = cnet_close(spareFD) }
+    }
+
+    /// Listener tokens count down from just below the wake-up token. No
+    /// connection token can equal one: its low 32 bits are a slot index,
+    /// below 2^20, while a listener token's are above 2^32 - 2^20.
+    @inline(__always)
+    static func listenerToken(_ position: Int) -> UInt64 { EventLoop.wakeToken - 1 - UInt64(position) }
+
+    @inline(__always)
+    func listenerPosition(_ token: UInt64) -> Int? {
+        let distance = EventLoop.wakeToken &- 1 &- token
+        return distance < UInt64(listeners.count) ? Int(distance) : nil
+    }
+
+    /// A descriptor held in reserve so that, out of descriptors, the worker
+    /// can still accept one pending connection and close it cleanly.
+    private static func openSpare() -> Int32 {
+        open("/dev/null", O_RDONLY | O_CLOEXEC)
+    }
+
+    // MARK: - The loop
+
+    /// Serves until drained. Throws only when the event loop itself fails.
+    func run() throws(TrustError) {
+        io.now = MonotonicClock.coarseMilliseconds()
+        while true {
+            let ready = try loop.wait(timeoutMs: nextTimeout())
+            io.now = MonotonicClock.coarseMilliseconds()
+            for i in 0..<ready {
+                let token = loop.token(at: i)
+                if token == EventLoop.wakeToken {
+                    loop.drainWakeups()
+                    if state.stopRequested && !draining { beginDrain() }
+                } else if let position = listenerPosition(token) {
+                    acceptConnections(from: listeners[position])
+                } else {
+                    service(token: token)
+                }
+            }
+            if io.timeoutMs > 0 { expireIdle() }
+            if !accepting && !draining && io.now >= acceptResumeAt { resumeAccepting() }
+            if draining && (io.idle.count == 0 || io.now >= drainDeadline) {
+                closeAll(reason: .shutdown)
+                return
+            }
+        }
+    }
+
+    /// Sleep until the oldest connection's deadline, the accept pause's end,
+    /// or the drain deadline, whichever is first.
+    private func nextTimeout() -> Int32 {
+        var deadline = Int64.max
+        if io.timeoutMs > 0 && io.idle.head >= 0 {
+            deadline = io.idle.lastActivity(of: io.idle.head) + io.timeoutMs
+        }
+        if !accepting && !draining { deadline = min(deadline, acceptResumeAt) }
+        if draining { deadline = min(deadline, drainDeadline) }
+        if deadline == .max { return -1 }
+        // +1: the coarse clock must have passed the deadline when we wake.
+        return Int32(clamping: max(0, deadline - io.now + 1))
+    }
+
+    // MARK: - Accepting
+
+    private func acceptConnections(from listenFD: Int32) {
+        for _ in 0..<StreamWorker.acceptBatch {
+            var peer = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let fd = cnet_accept(listenFD, &peer, &length)
+            if fd < 0 {
+                let errno = Errno(rawValue: fd)
+                switch ErrorTable.acceptAction(for: errno) {
+                case .wait: return
+                case .skip: continue
+                case .pause:
+                    shedWhileOutOfDescriptors(errno, listenFD: listenFD)
+                    return
+                }
+            }
+            admit(fd, peer: PeerAddress(&peer))
+        }
+    }
+
+    private func admit(_ fd: Int32, peer: PeerAddress) {
+        // Every accepted connection gets an id, a refused one too: SPEC §10
+        // gives every connection event a request_id.
+        let serial = state.nextSerial.add(1, ordering: .relaxed).newValue
+        let active = state.activeClients.add(1, ordering: .relaxed).newValue
+        // The table holds the descriptor limit read at start; a descriptor
+        // beyond it (the limit was raised from outside) cannot be tracked.
+        let overLimit = Int(fd) >= table.capacity
+        if active > options.maxClients || overLimit {
+            state.activeClients.subtract(1, ordering: .relaxed)
+            _ = cnet_close(fd)
+            io.counters.add(overLimit ? .refusedFdLimit : .refusedMaxClients)
+            logger.info(
+                "connection_refused",
+                metadata: [
+                    "request_id": "\(state.requestID(serial))", "peer": "\(peer.formatted)",
+                    "reason": overLimit ? "fd_limit" : "max_clients",
+                    "max_clients": .stringConvertible(options.maxClients),
+                ])
+            return
+        }
+        _ = cnet_set_nodelay(fd, 1)
+        let c = table.slot(fd)
+        c.pointee = ConnectionSlot(
+            generation: c.pointee.generation, isOpen: true, readPaused: false, closeAfterFlush: 0, failure: 0,
+            failureErrno: 0, pending: nil, pendingOffset: 0, pendingCount: 0, pendingCapacity: 0, bytesIn: 0,
+            bytesOut: 0, frames: 0, serial: serial, acceptedAt: io.now, peer: peer)
+        if let errno = loop.add(fd, .read, token: EventLoop.Token.make(slot: fd, generation: c.pointee.generation)) {
+            c.pointee.isOpen = false
+            state.activeClients.subtract(1, ordering: .relaxed)
+            _ = cnet_close(fd)
+            io.counters.add(.refusedError)
+            logger.warning(
+                "connection_refused",
+                metadata: [
+                    "request_id": "\(state.requestID(serial))", "peer": "\(peer.formatted)", "reason": "error",
+                    "errno": "\(errno.name)",
+                ])
+            return
+        }
+        table.open(fd, session: handler.makeSession())
+        io.idle.append(fd, at: io.now)
+        io.counters.add(.accepted)
+        logger.info(
+            "connection_accepted",
+            metadata: [
+                "request_id": "\(state.requestID(serial))", "peer": "\(peer.formatted)",
+                "worker": .stringConvertible(index),
+            ])
+    }
+
+    /// Out of descriptors (or kernel memory): give the spare descriptor up
+    /// to accept one pending connection and close it at once, so that client
+    /// is not left hanging, then stop accepting for a moment. The listener
+    /// stays readable while connections are pending, so retrying at once
+    /// would spin; the pause bounds the CPU spent while descriptors are short.
+    private func shedWhileOutOfDescriptors(_ errno: Errno, listenFD: Int32) {
+        var shed = 0
+        if spareFD >= 0 {
+            _ = cnet_close(spareFD)
+            let fd = cnet_accept(listenFD, nil, nil)
+            if fd >= 0 {
+                _ = cnet_close(fd)
+                shed = 1
+            }
+            spareFD = StreamWorker.openSpare()
+        }
+        io.counters.add(.shed, UInt64(shed))
+        io.counters.add(.acceptPauses)
+        pauseAccepting()
+        let (allowed, suppressed) = acceptPausedLog.allow(now: io.now)
+        if allowed {
+            logger.warning(
+                "accept_paused",
+                metadata: [
+                    "errno": "\(errno.name)", "shed": .stringConvertible(shed),
+                    "pause_ms": .stringConvertible(StreamWorker.acceptPauseMs),
+                    "suppressed": .stringConvertible(suppressed), "worker": .stringConvertible(index),
+                ])
+        }
+    }
+
+    private func stopWatchingListeners() {
+        for fd in listeners { loop.remove(fd) }
+    }
+
+    private func pauseAccepting() {
+        if accepting {
+            stopWatchingListeners()
+            accepting = false
+        }
+        acceptResumeAt = io.now + StreamWorker.acceptPauseMs
+    }
+
+    private func resumeAccepting() {
+        for (position, fd) in listeners.enumerated() {
+            if loop.add(fd, [.read, .exclusive], token: StreamWorker.listenerToken(position)) != nil {
+                stopWatchingListeners()
+                acceptResumeAt = io.now + StreamWorker.acceptPauseMs
+                return
+            }
+        }
+        accepting = true
+        if spareFD < 0 { spareFD = StreamWorker.openSpare() }
+    }
+
+    // MARK: - Graceful shutdown
+
+    /// Stop accepting; answer what each client has already sent (what is in
+    /// the kernel's receive queue now), then close each connection once its
+    /// output is out. The loop ends when all are closed or at the deadline.
+    private func beginDrain() {
+        draining = true
+        drainDeadline = io.now + drainTimeoutMs
+        if accepting {
+            stopWatchingListeners()
+            accepting = false
+        }
+        // A snapshot: answering moves slots within the idle list.
+        var open: [Int32] = []
+        open.reserveCapacity(io.idle.count)
+        var fd = io.idle.head
+        while fd >= 0 {
+            open.append(fd)
+            fd = io.idle.successor(of: fd)
+        }
+        for fd in open {
+            let c = table.slot(fd)
+            drainReceived(fd, c)
+            if c.pointee.isOpen { closeWhenFlushed(fd, c, reason: .shutdown) }
+        }
+    }
+
+    private func drainReceived(_ fd: Int32, _ c: UnsafeMutablePointer<ConnectionSlot>) {
+        // Bounded: a client streaming faster than we answer cannot hold the
+        // drain forever; the deadline closes what is left.
+        for _ in 0..<64 {
+            guard c.pointee.isOpen, !c.pointee.readPaused, c.pointee.closeAfterFlush == 0 else { return }
+            let before = c.pointee.bytesIn
+            readable(fd, c)
+            if c.pointee.bytesIn == before { return }
+        }
+    }
+
+    private func closeAll(reason: CloseReason) {
+        while io.idle.head >= 0 {
+            let fd = io.idle.head
+            let c = table.slot(fd)
+            if c.pointee.pendingCount > 0 { io.counters.add(.forcedCloses) }
+            close(fd, c, reason: reason)
+        }
+    }
+}
