@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Logging
 import TrustCore
 
 /// `trustctl echo-server`: runs the echo server until SIGINT or SIGTERM.
@@ -19,41 +18,7 @@ struct EchoServerCommand: ParsableCommand {
     @OptionGroup var settings: ServerSettingsOptions
 
     func run() throws {
-        // First, before any thread exists (the log writer's included): the
-        // signals must be blocked in every thread so only the signalfd sees them.
-        let signals = SignalEvents(SignalEvents.termination)
         let resolver = try settings.resolver(environment: ProcessInfo.processInfo.environment)
-        let serverSettings = try resolver.resolveServerSettings()
-        try resolver.trustHome.createLogsDirectory()
-        let writer = try TrustLogging.bootstrap(
-            logFile: resolver.trustHome.logFilePath, level: serverSettings.logLevel.value)
-        defer {
-            _ = writer.flush(timeout: .seconds(2))
-            writer.close()
-        }
-        let logger = Logger(label: "trustctl.echo-server")
-        let server = EchoServer(settings: serverSettings, logger: logger, signals: signals) {
-            writer.reopen()
-        }
-        let outcome: EchoServer.Outcome
-        do {
-            outcome = try server.run { port in
-                let settings = server.settings
-                print(
-                    EchoServer.readyLine(
-                        host: settings.host.value, port: port, mode: settings.mode.value,
-                        workers: settings.workers.value
-                    ))
-                fflush(nil)
-            }
-        } catch {
-            logger.error(
-                "server_failed",
-                metadata: ["error": "\(error.message)", "errno": "\(error.errno?.name ?? "none")"])
-            throw error
-        }
-        if case .interrupted(let signal) = outcome {
-            throw TrustError.interrupted(signal: signal, message: "second signal: stopped without finishing the drain")
-        }
+        try EchoServer.run(settings: try resolver.resolveServerSettings(), trustHome: resolver.trustHome)
     }
 }

@@ -24,6 +24,7 @@ public struct AutoEcho: StreamHandler {
     public static var prefixRoom: Int { FramedEcho.prefixRoom }
 
     public var startFields: Logger.Metadata { ["mode": "auto", "max_frame": .stringConvertible(framed.maxFrame)] }
+    public var readyLabel: String { "mode auto" }
 
     public func makeSession() -> Session { Session(decided: .undecided, framed: framed.makeSession()) }
 

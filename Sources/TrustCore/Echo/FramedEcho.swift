@@ -22,6 +22,7 @@ public struct FramedEcho: StreamHandler {
     public static var prefixRoom: Int { FrameScanner.maxHeldPrefix }
 
     public var startFields: Logger.Metadata { ["mode": "framed", "max_frame": .stringConvertible(maxFrame)] }
+    public var readyLabel: String { "mode framed" }
 
     public func makeSession() -> Session { Session(scanner: FrameScanner(maxFrame: maxFrame)) }
 

@@ -9,6 +9,7 @@ public struct RawEcho: StreamHandler {
     public init() {}
 
     public var startFields: Logger.Metadata { ["mode": "raw"] }
+    public var readyLabel: String { "mode raw" }
 
     public func makeSession() -> Session { Session() }
 

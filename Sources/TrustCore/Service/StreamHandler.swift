@@ -10,14 +10,14 @@ import Logging
 /// server's lifetime (its settings); per-connection state lives in `Session`,
 /// which the core creates on accept and destroys on close. `StreamService` is
 /// generic over the handler, so the compiler specialises the whole loop for
-/// it: no existential, no closure, no allocation per message. Its metatype
-/// is Sendable because worker threads read its static settings.
+/// it: no existential, no closure, no allocation per message. Every worker
+/// thread holds a copy, hence `Sendable`.
 ///
 /// Cut-through: `received` may send the received bytes themselves
 /// (`connection.send(UnsafeRawBufferPointer(chunk))`) — nothing is copied
 /// unless the client stops reading. Request/response: feed the chunk to a
 /// `FrameDecoder` kept in the session and send one response per frame.
-public protocol StreamHandler: SendableMetatype {
+public protocol StreamHandler: Sendable {
     /// Per-connection protocol state.
     associatedtype Session
 
@@ -31,6 +31,10 @@ public protocol StreamHandler: SendableMetatype {
 
     /// Fields for `server_started` that describe this protocol's settings.
     var startFields: Logger.Metadata { get }
+
+    /// What the ready line says of the protocol: `mode auto` in
+    /// `listening on 0.0.0.0:9900 (mode auto, 2 workers)`.
+    var readyLabel: String { get }
 
     /// A new connection's state.
     func makeSession() -> Session
@@ -52,6 +56,7 @@ extension StreamHandler {
     public static var prefixRoom: Int { 0 }
     public static var closeReasons: [CloseReason] { [] }
     public var startFields: Logger.Metadata { [:] }
+    public var readyLabel: String { String(describing: Self.self) }
     public func endOfInput(session: inout Session) -> CloseReason { .peerClosed }
     public func describeClose(session: inout Session, reason: CloseReason, into metadata: inout Logger.Metadata) {}
 }

@@ -14,7 +14,7 @@ import XCTest
 /// 65536, one worker, listening on `::` (dual-stack, so 127.0.0.1, ::1 and
 /// localhost all reach it) on a port the kernel picks.
 ///
-/// Started once per test process and left running: `EchoServer.run` stops
+/// Started once per test process and left running: `StreamService.run` stops
 /// only on a signal, and the process's exit ends it. The start waits for
 /// the ready callback (no sleeping), bounded.
 enum EchoServerFixture {
@@ -31,11 +31,12 @@ enum EchoServerFixture {
                     // Activated by run() on this thread: only this thread
                     // (and the workers, as always) blocks the signal.
                     let signals = SignalEvents([SIGTERM])
-                    let settings = EchoServerSettings(
-                        port: 0, host: "::", mode: .auto, idleTimeout: 30, maxFrame: 65536, maxClients: 10000,
-                        workers: 1, drainTimeout: 1)
+                    let options = ServiceOptions(
+                        host: "::", port: 0, idleTimeout: 30, maxClients: 10000, workers: 1, drainTimeout: 1)
                     let logger = Logger(label: "test-echo-server", factory: { _ in SwiftLogNoOpLogHandler() })
-                    let server = EchoServer(settings: settings, logger: logger, signals: signals, onHangup: {})
+                    let server = StreamService(
+                        handler: AutoEcho(maxFrame: 65536), options: options, logger: logger, signals: signals,
+                        onHangup: {})
                     _ = try server.run { port in
                         bound.store(port, ordering: .releasing)
                         ready.signal()
