@@ -107,7 +107,7 @@ struct ServerReadyLine: Sendable, Equatable {
     init?(_ line: String) {
         let prefix = "listening on "
         guard let start = line.range(of: prefix),
-            let open = line.range(of: " (mode ", range: start.upperBound..<line.endIndex)
+            let open = line.range(of: " (", range: start.upperBound..<line.endIndex)
         else { return nil }
         let address = line[start.upperBound..<open.lowerBound]
         guard let colon = address.lastIndex(of: ":"),
@@ -115,7 +115,10 @@ struct ServerReadyLine: Sendable, Equatable {
         else { return nil }
         var host = String(address[..<colon])
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        let details = line[open.upperBound...]  // "M, N workers)"
+        // "mode M, N workers)" for echo-server, "LABEL, N workers)" for a
+        // server built on the core (the kv-server example).
+        var details = line[open.upperBound...]
+        if details.hasPrefix("mode ") { details = details.dropFirst("mode ".count) }
         guard let comma = details.firstIndex(of: ","),
             details.hasSuffix(" workers)") || details.hasSuffix(" worker)")
         else { return nil }
