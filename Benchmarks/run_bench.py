@@ -71,9 +71,10 @@ def make_servers(args: argparse.Namespace) -> dict[str, Server]:
     nio1 = Path(args.nio1)
     nio = Path(args.nio)
     c_server = Path(args.c_server)
+    baseline = Path(args.baseline) if args.baseline else Path("/nonexistent")
 
-    def trust_argv(mode: str) -> list[str]:
-        return [str(trustctl), "echo-server", "--port", "0", "--workers", "1", "--mode", mode,
+    def trust_argv(mode: str, binary: Path = trustctl) -> list[str]:
+        return [str(binary), "echo-server", "--port", "0", "--workers", "1", "--mode", mode,
                 "--timeout", "0", "--max-clients", "20000"]
 
     return {
@@ -87,6 +88,11 @@ def make_servers(args: argparse.Namespace) -> dict[str, Server]:
         "trustctl-framed": Server("trustctl-framed", "trustctl framed", trust_argv("framed"), trustctl),
         "c-framed": Server("c-framed", "C epoll framed",
                            [str(c_server), "--port", "0", "--framed"], c_server),
+        # --baseline PATH: another trustctl build (e.g. main before a change),
+        # measured in the same interleaved runs for a before/after ratio.
+        "baseline": Server("baseline", "trustctl baseline", trust_argv("raw", baseline), baseline),
+        "baseline-framed": Server("baseline-framed", "trustctl baseline framed",
+                                  trust_argv("framed", baseline), baseline),
     }
 
 
@@ -194,8 +200,11 @@ def make_scenarios(quick: bool, load_servers: list[str]) -> list[Scenario]:
         Scenario("stream-64KiB-1c", "load", load_servers, 1, payload=65536,
                  note="throughput of one connection"),
         Scenario("framed-64B-100c", "load",
-                 [s + "-framed" for s in load_servers if s in ("trustctl", "c")], 100,
+                 [s + "-framed" for s in load_servers if s in ("trustctl", "c", "baseline")], 100,
                  framed=True, note="framed mode; compare with pingpong-64B-100c"),
+        Scenario("framed-64B-1000c", "load",
+                 [s + "-framed" for s in load_servers if s in ("trustctl", "c", "baseline")], 1000,
+                 framed=True, note="framed mode; compare with pingpong-64B-1000c"),
     ]
     scenarios += [Scenario(f"idle-{n}c", "idle", load_servers, n) for n in idle]
     scenarios.append(Scenario("driver-64B-100c", "driver", ["c"], 100,
@@ -487,6 +496,22 @@ def framed_table(results: dict) -> list[str]:
     return lines if len(lines) > 2 else []
 
 
+def baseline_table(results: dict) -> list[str]:
+    """trustctl against the --baseline build, per scenario: the before/after
+    ratio a change on the echo path must show."""
+    lines = ["| scenario | baseline CPU µs/rt | trustctl CPU µs/rt | trustctl ÷ baseline | rt/s ÷ baseline |",
+             "|---|---|---|---|---|"]
+    for scenario, per_server in results.items():
+        for base, new in (("baseline", "trustctl"), ("baseline-framed", "trustctl-framed")):
+            if base in per_server and new in per_server:
+                b = median_of(per_server[base], "server_cpu_us_per_rt")
+                n = median_of(per_server[new], "server_cpu_us_per_rt")
+                br = median_of(per_server[base], "rt_per_s")
+                nr = median_of(per_server[new], "rt_per_s")
+                lines.append(f"| {scenario} | {show(b, '.2f')} | {show(n, '.2f')} | {ratio(n, b)} | {ratio(nr, br)} |")
+    return lines if len(lines) > 2 else []
+
+
 def driver_table(results: dict) -> list[str]:
     per = results.get("driver-64B-100c", {})
     if not per:
@@ -619,6 +644,10 @@ def write_report(args, results: dict, scenarios: list[Scenario], servers: dict[s
     lines += load_table(results, scenarios, servers)
     notes = [f"- `{sc.name}`: {sc.note}" for sc in scenarios if sc.note and sc.kind == "load"]
     lines += ["", *notes]
+    before_after = baseline_table(results)
+    if before_after:
+        lines += ["", "## trustctl before/after (the --baseline build, same interleaved runs)", ""]
+        lines += before_after
     framed = framed_table(results)
     if framed:
         lines += ["", "## Framed vs raw (64 B, 100 connections)", "", *framed]
@@ -663,6 +692,8 @@ def main() -> int:
     parser.add_argument("--trustctl", default=str(REPO / ".build/release/trustctl"))
     parser.add_argument("--nio1", default=str(BENCH_DIR / ".build/release/NIOEchoServer1"))
     parser.add_argument("--nio", default=str(BENCH_DIR / ".build-nio/release/NIOEchoServer"))
+    parser.add_argument("--baseline", default="",
+                        help="a second trustctl binary, server name 'baseline' (before/after ratios)")
     parser.add_argument("--c-server", default=str(BENCH_DIR / ".build-c/echo_server"))
     parser.add_argument("--c-client", default=str(BENCH_DIR / ".build-c/echo_client"))
     parser.add_argument("--out-md", default=str(REPO / "docs/benchmarks.md"))
@@ -679,7 +710,7 @@ def main() -> int:
     started = time.monotonic()
     servers = make_servers(args)
     wanted = [s.strip() for s in args.servers.split(",") if s.strip()]
-    unknown = [s for s in wanted if s not in ("trustctl", "nio1", "nio", "c")]
+    unknown = [s for s in wanted if s not in ("trustctl", "nio1", "nio", "c", "baseline")]
     if unknown:
         parser.error(f"unknown server(s): {', '.join(unknown)}")
     required = {s.strip() for s in args.require.split(",") if s.strip()}
