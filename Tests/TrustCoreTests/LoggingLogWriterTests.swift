@@ -171,20 +171,6 @@ final class LoggingLogWriterTests: XCTestCase {
         }
     }
 
-    func testWriteErrorsAreCountedNotFatal() throws {
-        // /dev/full accepts open and fails every write with ENOSPC.
-        let writer = try LogWriter(path: "/dev/full")
-        defer { writer.close() }
-        XCTAssertTrue(writer.enqueue(line("lost")))
-        XCTAssertTrue(writer.flush(timeout: .seconds(10)))
-        XCTAssertTrue(writer.enqueue(line("lost too")))
-        XCTAssertTrue(writer.flush(timeout: .seconds(10)))
-        let statistics = writer.statistics
-        XCTAssertGreaterThanOrEqual(statistics.writeErrors, 2)
-        XCTAssertEqual(statistics.lastErrno, Errno(rawValue: ENOSPC))
-        XCTAssertEqual(statistics.linesWritten, 0)
-    }
-
     func testCloseWritesWhatIsQueuedThenRefusesLines() throws {
         let path = directory.file("close.log")
         let writer = try LogWriter(path: path)

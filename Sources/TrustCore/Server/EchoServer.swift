@@ -130,6 +130,7 @@ public final class EchoServer {
                 "bytes_in": .stringConvertible(totals.bytesIn),
                 "bytes_out": .stringConvertible(totals.bytesOut), "frames": .stringConvertible(totals.frames),
                 "duration_ms": .stringConvertible(MonotonicClock.coarseMilliseconds() - started),
+                "log_lines_dropped": .stringConvertible(TrustLogging.droppedLines(for: logger)),
             ])
         return outcome
     }
