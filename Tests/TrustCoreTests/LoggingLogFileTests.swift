@@ -7,17 +7,7 @@ import XCTest
 /// The log is a regular file or nothing: a FIFO, device or directory at its
 /// path is refused at start, never waited on, and a SIGHUP reopen onto one
 /// keeps the old file. (A socket: the black-box `LogFileTypeTests`.)
-final class LoggingLogFileTests: XCTestCase {
-    private var directory: LoggingTemporaryDirectory!
-
-    override func setUpWithError() throws {
-        directory = try LoggingTemporaryDirectory()
-    }
-
-    override func tearDown() {
-        directory = nil
-    }
-
+final class LoggingLogFileTests: LoggingDirectoryTestCase {
     private func assertRefused(
         _ path: String, as phrase: String, file: StaticString = #filePath, line: UInt = #line
     ) {

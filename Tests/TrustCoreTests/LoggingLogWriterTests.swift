@@ -4,17 +4,7 @@ import XCTest
 
 @testable import TrustCore
 
-final class LoggingLogWriterTests: XCTestCase {
-    private var directory: LoggingTemporaryDirectory!
-
-    override func setUpWithError() throws {
-        directory = try LoggingTemporaryDirectory()
-    }
-
-    override func tearDown() {
-        directory = nil
-    }
-
+final class LoggingLogWriterTests: LoggingDirectoryTestCase {
     private func line(_ text: String) -> [UInt8] { Array(text.utf8) }
 
     func testFlushWritesEverythingInOrder() throws {

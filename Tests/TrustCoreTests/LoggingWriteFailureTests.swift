@@ -6,17 +6,7 @@ import XCTest
 
 /// A failing write (here: the file size limit, EFBIG) loses whole lines
 /// only, counts them, and the log says so once writes work again.
-final class LoggingWriteFailureTests: XCTestCase {
-    private var directory: LoggingTemporaryDirectory!
-
-    override func setUpWithError() throws {
-        directory = try LoggingTemporaryDirectory()
-    }
-
-    override func tearDown() {
-        directory = nil
-    }
-
+final class LoggingWriteFailureTests: LoggingDirectoryTestCase {
     /// Runs `body` with this process's file size limit at `bytes`, restored
     /// after. The limit only bites writes to regular files.
     private func withFileSizeLimit(_ bytes: rlim_t, _ body: () throws -> Void) throws {
