@@ -57,8 +57,9 @@ final class LogWriterLoop: @unchecked Sendable {
                 combined.append(contentsOf: lines)
                 outcome = file.appendWholeLines(combined)
             }
-            let written = combined.isEmpty ? lines : combined
-            let lost = record(batch, outcome: outcome, in: written, ownBytes: ownBytes, reopenFailed: reopenFailed)
+            let lost = record(
+                batch, outcome: outcome, in: combined.isEmpty ? lines : combined, ownBytes: ownBytes,
+                reopenFailed: reopenFailed)
             // The report is the last of the writer's own lines: it is in the
             // file when everything up to `ownBytes` is.
             if outcome.failure == nil || (reportsDrops && outcome.bytesWritten >= ownBytes) {
