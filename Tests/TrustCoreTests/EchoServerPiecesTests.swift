@@ -7,8 +7,8 @@ import XCTest
     import Glibc
 #endif
 
-/// The echo server's small pure pieces: the ready line, the log-repeat
-/// limiter, peer address formatting, close reason names.
+/// The server's small pure pieces: the ready line, peer address
+/// formatting, close reason names, counters (the rate limiter has its own tests).
 final class EchoServerPiecesTests: XCTestCase {
     func testReadyLineFormatsHostPortModeAndWorkers() {
         XCTAssertEqual(
@@ -20,18 +20,6 @@ final class EchoServerPiecesTests: XCTestCase {
         XCTAssertEqual(
             EchoServer.readyLine(host: "::", port: 40000, mode: .raw, workers: 4),
             "listening on [::]:40000 (mode raw, 4 workers)")
-    }
-
-    func testRepeatLimiterAllowsOnePerIntervalAndCountsTheRest() {
-        var limiter = RepeatLimiter(intervalMs: 1000)
-        XCTAssertTrue(limiter.allow(now: 5000) == (true, 0))
-        XCTAssertTrue(limiter.allow(now: 5001) == (false, 1))
-        XCTAssertTrue(limiter.allow(now: 5999) == (false, 2))
-        // The next allowed line reports how many were held back, then the count restarts.
-        XCTAssertTrue(limiter.allow(now: 6000) == (true, 2))
-        XCTAssertTrue(limiter.allow(now: 6500) == (false, 1))
-        XCTAssertTrue(limiter.allow(now: 9000) == (true, 1))
-        XCTAssertTrue(limiter.allow(now: 20000) == (true, 0))
     }
 
     func testPeerAddressFormatsIPv4AndIPv6() {

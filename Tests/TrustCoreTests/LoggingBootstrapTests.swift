@@ -8,9 +8,14 @@ import XCTest
 /// `LoggingSystem.bootstrap` per process; `TrustLogging.bootstrap` swaps the
 /// destination on later calls instead).
 final class LoggingBootstrapTests: XCTestCase {
-    func testBootstrapCreatesDirectoriesAndRoutesLoggers() throws {
+    func testBootstrapRoutesLoggersToTheFileInTrustHome() throws {
         let directory = try LoggingTemporaryDirectory()
-        let firstPath = directory.file("home/logs/trustctl.log")
+        let home = TrustHome(path: directory.file("home"))
+        try home.createLogsDirectory()
+        let mode = try XCTUnwrap(
+            FileManager.default.attributesOfItem(atPath: home.logsDirectoryPath)[.posixPermissions] as? Int)
+        XCTAssertEqual(mode, 0o700, "the log names peers: owner only, like TRUST_HOME")
+        let firstPath = home.logFilePath
         let first = try TrustLogging.bootstrap(logFile: firstPath, level: .info)
         defer { first.close() }
         let logger = Logger(label: "trustctl.test")
@@ -38,29 +43,29 @@ final class LoggingBootstrapTests: XCTestCase {
             ["server_started", "server_stopping"], "existing loggers keep their writer")
     }
 
-    func testBootstrapFailsWithCannotCreateWhenTheDirectoryCannotBeMade() throws {
+    func testBootstrapNeedsTheDirectoryAndCreatesNone() throws {
+        // One way to make the logs directory: TrustHome.createLogsDirectory
+        // (mode 0700). bootstrap only opens the file.
         let directory = try LoggingTemporaryDirectory()
-        let blocker = directory.file("not-a-directory")
-        try "x".write(toFile: blocker, atomically: false, encoding: .utf8)
-        let path = blocker + "/logs/trustctl.log"
+        let path = directory.file("logs/trustctl.log")
         XCTAssertThrowsError(try TrustLogging.bootstrap(logFile: path, level: .info)) { error in
             guard let error = error as? TrustError else { return XCTFail("not a TrustError: \(error)") }
             XCTAssertEqual(error.kind, .cannotCreate)
             XCTAssertEqual(error.exitStatus.rawValue, 73)
-            XCTAssertEqual(error.errno, Errno(rawValue: ENOTDIR))
-            XCTAssertTrue(error.message.contains(blocker), error.message)
+            XCTAssertEqual(error.errno, Errno(rawValue: ENOENT))
+            XCTAssertTrue(error.message.contains(path), error.message)
         }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.file("logs")))
     }
 
-    func testParentDirectoryIsCreatedLikeMkdirP() throws {
+    func testBootstrapRefusesAFIFOWithoutWaitingForAReader() throws {
         let directory = try LoggingTemporaryDirectory()
-        let path = directory.file("a/b/c/trustctl.log")
-        try TrustLogging.createParentDirectory(of: path)
-        try TrustLogging.createParentDirectory(of: path)
-        var isDirectory: ObjCBool = false
-        XCTAssertTrue(
-            FileManager.default.fileExists(atPath: directory.file("a/b/c"), isDirectory: &isDirectory))
-        XCTAssertTrue(isDirectory.boolValue)
-        try TrustLogging.createParentDirectory(of: "relative-file-without-directory.log")
+        let path = directory.file("trustctl.log")
+        XCTAssertEqual(mkfifo(path, 0o600), 0)
+        XCTAssertThrowsError(try TrustLogging.bootstrap(logFile: path, level: .info)) { error in
+            guard let error = error as? TrustError else { return XCTFail("not a TrustError: \(error)") }
+            XCTAssertEqual(error.exitStatus.rawValue, 73)
+            XCTAssertEqual(error.message, "cannot open log file \(path): it is a FIFO, not a regular file")
+        }
     }
 }

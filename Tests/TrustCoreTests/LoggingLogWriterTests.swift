@@ -4,17 +4,7 @@ import XCTest
 
 @testable import TrustCore
 
-final class LoggingLogWriterTests: XCTestCase {
-    private var directory: LoggingTemporaryDirectory!
-
-    override func setUpWithError() throws {
-        directory = try LoggingTemporaryDirectory()
-    }
-
-    override func tearDown() {
-        directory = nil
-    }
-
+final class LoggingLogWriterTests: LoggingDirectoryTestCase {
     private func line(_ text: String) -> [UInt8] { Array(text.utf8) }
 
     func testFlushWritesEverythingInOrder() throws {
@@ -169,20 +159,6 @@ final class LoggingLogWriterTests: XCTestCase {
             XCTAssertTrue(error.message.contains(path), error.message)
             XCTAssertTrue(error.message.contains("ENOENT"), error.message)
         }
-    }
-
-    func testWriteErrorsAreCountedNotFatal() throws {
-        // /dev/full accepts open and fails every write with ENOSPC.
-        let writer = try LogWriter(path: "/dev/full")
-        defer { writer.close() }
-        XCTAssertTrue(writer.enqueue(line("lost")))
-        XCTAssertTrue(writer.flush(timeout: .seconds(10)))
-        XCTAssertTrue(writer.enqueue(line("lost too")))
-        XCTAssertTrue(writer.flush(timeout: .seconds(10)))
-        let statistics = writer.statistics
-        XCTAssertGreaterThanOrEqual(statistics.writeErrors, 2)
-        XCTAssertEqual(statistics.lastErrno, Errno(rawValue: ENOSPC))
-        XCTAssertEqual(statistics.linesWritten, 0)
     }
 
     func testCloseWritesWhatIsQueuedThenRefusesLines() throws {

@@ -3,76 +3,65 @@ import XCTest
 @testable import TrustCore
 
 final class LoggingRateLimiterTests: XCTestCase {
-    private let second: UInt64 = 1_000_000_000
-
     func testOneEventPerIntervalAndSuppressedCount() {
-        var limiter = LogRateLimiter<String>()
-        XCTAssertEqual(limiter.allow(key: "accept_paused", now: 10).allowed, true)
+        var limiter = LogRateLimiter(intervalMs: 1000)
+        XCTAssertTrue(limiter.allow(now: 10) == (true, 0))
         for index in 1...5 {
-            let verdict = limiter.allow(key: "accept_paused", now: 10 + UInt64(index) * 1000)
+            let verdict = limiter.allow(now: 10 + Int64(index) * 100)
             XCTAssertFalse(verdict.allowed)
-            XCTAssertEqual(verdict.suppressedSinceLast, index)
+            XCTAssertEqual(verdict.suppressed, index, "the running count, this event included")
         }
-        let next = limiter.allow(key: "accept_paused", now: 10 + second)
-        XCTAssertTrue(next.allowed)
-        XCTAssertEqual(next.suppressedSinceLast, 5)
-        let after = limiter.allow(key: "accept_paused", now: 10 + second + 1)
-        XCTAssertFalse(after.allowed)
-        XCTAssertEqual(after.suppressedSinceLast, 1)
-        let quiet = limiter.allow(key: "accept_paused", now: 10 + 5 * second)
-        XCTAssertTrue(quiet.allowed)
-        XCTAssertEqual(quiet.suppressedSinceLast, 1)
-        let fresh = limiter.allow(key: "accept_paused", now: 10 + 7 * second)
-        XCTAssertEqual(fresh.suppressedSinceLast, 0, "the count resets once reported")
+        XCTAssertTrue(limiter.allow(now: 1009) == (false, 6), "the window is [10, 1010)")
+        XCTAssertTrue(limiter.allow(now: 1010) == (true, 6), "the next allowed event reports what was held back")
+        XCTAssertTrue(limiter.allow(now: 1011) == (false, 1))
+        XCTAssertTrue(limiter.allow(now: 5000) == (true, 1))
+        XCTAssertTrue(limiter.allow(now: 7000) == (true, 0), "the count starts again once reported")
     }
 
-    func testKeysAreIndependent() {
-        var limiter = LogRateLimiter<String>()
-        XCTAssertTrue(limiter.allow(key: "accept_paused", now: 0).allowed)
-        XCTAssertTrue(limiter.allow(key: "connection_refused", now: 1).allowed)
-        XCTAssertFalse(limiter.allow(key: "accept_paused", now: 2).allowed)
-        XCTAssertFalse(limiter.allow(key: "connection_refused", now: 3).allowed)
+    func testTheWindowStartsAtTheFirstAllowedEventNotAtZero() {
+        var limiter = LogRateLimiter(intervalMs: 60_000)
+        // A monotonic clock can read anything at start, even a negative number.
+        XCTAssertTrue(limiter.allow(now: -5).allowed)
+        XCTAssertFalse(limiter.allow(now: 59_994).allowed)
+        XCTAssertTrue(limiter.allow(now: 59_995).allowed)
     }
 
     func testSeveralEventsPerInterval() {
-        var limiter = LogRateLimiter<Int>(eventsPerInterval: 3, intervalNanoseconds: 100)
-        let verdicts = (0..<5).map { limiter.allow(key: 7, now: UInt64($0)).allowed }
+        var limiter = LogRateLimiter(intervalMs: 100, eventsPerInterval: 3)
+        let verdicts = (0..<5).map { limiter.allow(now: Int64($0)).allowed }
         XCTAssertEqual(verdicts, [true, true, true, false, false])
-        let next = limiter.allow(key: 7, now: 100)
-        XCTAssertEqual(next.allowed, true)
-        XCTAssertEqual(next.suppressedSinceLast, 2)
+        XCTAssertTrue(limiter.allow(now: 100) == (true, 2))
     }
 
     func testClockGoingBackwardsStartsANewWindow() {
-        var limiter = LogRateLimiter<String>()
-        XCTAssertTrue(limiter.allow(key: "k", now: 5 * second).allowed)
-        XCTAssertFalse(limiter.allow(key: "k", now: 5 * second + 1).allowed)
-        let earlier = limiter.allow(key: "k", now: second)
-        XCTAssertTrue(earlier.allowed)
-        XCTAssertEqual(earlier.suppressedSinceLast, 1)
+        var limiter = LogRateLimiter(intervalMs: 1000)
+        XCTAssertTrue(limiter.allow(now: 5000).allowed)
+        XCTAssertFalse(limiter.allow(now: 5001).allowed)
+        XCTAssertTrue(limiter.allow(now: 1000) == (true, 1))
     }
 
-    func testTrackedKeysAreBounded() {
-        var limiter = LogRateLimiter<String>(maxKeys: 2)
-        XCTAssertTrue(limiter.allow(key: "a", now: 0).allowed)
-        XCTAssertTrue(limiter.allow(key: "b", now: 0).allowed)
-        XCTAssertFalse(limiter.allow(key: "b", now: 1).allowed)
-        let refused = limiter.allow(key: "c", now: 1)
-        XCTAssertFalse(refused.allowed, "no room while a and b are live")
-        XCTAssertEqual(limiter.untrackedSuppressed, 1)
-        XCTAssertEqual(limiter.trackedKeys, 2)
-
-        // Once their windows expire, a and b make room (b's suppressed event
-        // is counted as untracked).
-        XCTAssertTrue(limiter.allow(key: "c", now: second).allowed)
-        XCTAssertEqual(limiter.untrackedSuppressed, 2)
-        XCTAssertEqual(limiter.trackedKeys, 1)
+    func testExtremeClockReadingsNeitherTrapNorStick() {
+        var limiter = LogRateLimiter(intervalMs: .max)
+        XCTAssertTrue(limiter.allow(now: .min).allowed)
+        // .max - .min overflows: treated as a window long over.
+        XCTAssertTrue(limiter.allow(now: .max).allowed)
+        XCTAssertFalse(limiter.allow(now: .max).allowed)
     }
 
-    func testMonotonicClockMovesForward() {
-        let first = TrustLogging.monotonicNanoseconds()
-        let second = TrustLogging.monotonicNanoseconds()
-        XCTAssertGreaterThan(first, 0)
-        XCTAssertGreaterThanOrEqual(second, first)
+    func testNonsenseParametersAreClampedToOne() {
+        var limiter = LogRateLimiter(intervalMs: -3, eventsPerInterval: 0)
+        XCTAssertEqual(limiter.intervalMs, 1)
+        XCTAssertEqual(limiter.eventsPerInterval, 1)
+        XCTAssertTrue(limiter.allow(now: 0).allowed)
+        XCTAssertFalse(limiter.allow(now: 0).allowed)
+        XCTAssertTrue(limiter.allow(now: 1).allowed)
+    }
+
+    func testALimiterIsPlainIntegers() {
+        // BitwiseCopyable: copying one into a table of workers costs no
+        // reference counting, and it holds nothing on the heap.
+        func requireBitwiseCopyable<T: BitwiseCopyable>(_: T.Type) {}
+        requireBitwiseCopyable(LogRateLimiter.self)
+        XCTAssertTrue(_isPOD(LogRateLimiter.self))
     }
 }

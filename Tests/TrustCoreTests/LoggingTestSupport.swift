@@ -21,6 +21,21 @@ final class LoggingTemporaryDirectory {
     func file(_ name: String) -> String { path + "/" + name }
 }
 
+/// A test case with a fresh `directory` per test.
+class LoggingDirectoryTestCase: XCTestCase {
+    var directory: LoggingTemporaryDirectory!
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        directory = try LoggingTemporaryDirectory()
+    }
+
+    override func tearDown() {
+        directory = nil
+        super.tearDown()
+    }
+}
+
 enum LoggingTestSupport {
     /// The lines of a log file, without the trailing empty line.
     static func lines(ofFile path: String) throws -> [String] {

@@ -1,95 +1,62 @@
-/// Bounds how often a repeated log event is written, per key, so log volume
-/// stays bounded under attack (a flood of `accept_paused` or refused
-/// connections).
+/// Bounds how often one repeated event is reported, so the volume stays
+/// bounded when the condition repeats as fast as an attacker (or a full
+/// disk) can make it: `accept_paused` when descriptors run out, the log
+/// writer's `log write failed` line on stderr.
 ///
-/// A fixed window per key: at most `eventsPerInterval` events pass in each
-/// `intervalNanoseconds`; the rest are counted, and the next event that
-/// passes reports how many were suppressed before it:
+/// A fixed window: at most `eventsPerInterval` events pass in each
+/// `intervalMs` milliseconds, starting at the first event that passes; the
+/// rest are counted, and the next event that passes reports how many were
+/// suppressed before it:
 ///
-///     let verdict = limiter.allow(key: "accept_paused", now: TrustLogging.monotonicNanoseconds())
-///     if verdict.allowed {
-///         logger.warning("accept_paused", metadata: ["suppressed": "\(verdict.suppressedSinceLast)"])
+///     var acceptPausedLog = LogRateLimiter(intervalMs: 1000)   // one per repeated event
+///     let (allowed, suppressed) = acceptPausedLog.allow(now: MonotonicClock.coarseMilliseconds())
+///     if allowed {
+///         logger.warning("accept_paused", metadata: ["suppressed": .stringConvertible(suppressed)])
 ///     }
 ///
-/// A value type for one thread (each event loop owns its own): no locks.
-public struct LogRateLimiter<Key: Hashable> {
+/// A value type of plain integers for one thread (each event loop owns its
+/// own): no lock, no allocation, no clock read of its own.
+public struct LogRateLimiter: Sendable, BitwiseCopyable {
+    public let intervalMs: Int64
     public let eventsPerInterval: Int
-    public let intervalNanoseconds: UInt64
-    /// Most keys tracked at once; keeps memory bounded when keys come from
-    /// the network (peers).
-    public let maxKeys: Int
-    /// Suppressed events no allowed event will report: those of keys evicted
-    /// when their window expired, and those of new keys refused because the
-    /// table was full of live windows.
-    public private(set) var untrackedSuppressed = 0
 
-    private struct Window {
-        var start: UInt64
-        var count: Int
-        var suppressed: Int
-    }
+    /// When the current window started; `nil` before the first event.
+    private var windowStart: Int64?
+    private var passedInWindow = 0
+    private var suppressed = 0
 
-    private var windows: [Key: Window] = [:]
-
-    public init(
-        eventsPerInterval: Int = 1, intervalNanoseconds: UInt64 = 1_000_000_000, maxKeys: Int = 1024
-    ) {
+    /// - Parameters:
+    ///   - intervalMs: the window length in milliseconds (at least 1).
+    ///   - eventsPerInterval: how many events pass per window (at least 1).
+    public init(intervalMs: Int64, eventsPerInterval: Int = 1) {
+        self.intervalMs = max(1, intervalMs)
         self.eventsPerInterval = max(1, eventsPerInterval)
-        self.intervalNanoseconds = max(1, intervalNanoseconds)
-        self.maxKeys = max(1, maxKeys)
     }
 
-    /// Whether to write an event for `key` at monotonic time `now`.
+    /// Whether to report an event that happens at `now`, a monotonic clock
+    /// reading in milliseconds (`MonotonicClock.coarseMilliseconds()`).
     ///
-    /// - Returns: `allowed`; and `suppressedSinceLast`: when allowed, how many
-    ///   events of this key were suppressed since the last allowed one (then
-    ///   reset); when not allowed, the running count including this event.
-    public mutating func allow(key: Key, now: UInt64) -> (allowed: Bool, suppressedSinceLast: Int) {
-        guard var window = windows[key] else {
-            return allowNewKey(key, now: now)
+    /// - Returns: `allowed`; and `suppressed`: when allowed, how many events
+    ///   were suppressed since the last allowed one (the count then starts
+    ///   again from zero); when not allowed, the running count including
+    ///   this event.
+    public mutating func allow(now: Int64) -> (allowed: Bool, suppressed: Int) {
+        // A negative elapsed time only if the caller's clock went backwards:
+        // start over. Overflow (readings far apart) means the window is over.
+        if let start = windowStart, case (let elapsed, let overflow) = now.subtractingReportingOverflow(start),
+            !overflow, elapsed >= 0, elapsed < intervalMs
+        {
+            if passedInWindow >= eventsPerInterval {
+                suppressed += 1
+                return (false, suppressed)
+            }
+        } else {
+            windowStart = now
+            passedInWindow = 0
         }
-        // `now < start` only if the caller's clock went backwards: start over.
-        if now < window.start || now - window.start >= intervalNanoseconds {
-            window.start = now
-            window.count = 0
-        }
-        if window.count < eventsPerInterval {
-            window.count += 1
-            let suppressed = window.suppressed
-            window.suppressed = 0
-            windows[key] = window
-            return (true, suppressed)
-        }
-        window.suppressed += 1
-        windows[key] = window
-        return (false, window.suppressed)
-    }
-
-    /// Number of keys currently tracked.
-    public var trackedKeys: Int { windows.count }
-
-    private mutating func allowNewKey(_ key: Key, now: UInt64) -> (
-        allowed: Bool, suppressedSinceLast: Int
-    ) {
-        if windows.count >= maxKeys {
-            evictExpiredWindows(now: now)
-        }
-        if windows.count >= maxKeys {
-            untrackedSuppressed += 1
-            return (false, 1)
-        }
-        windows[key] = Window(start: now, count: 1, suppressed: 0)
-        return (true, 0)
-    }
-
-    private mutating func evictExpiredWindows(now: UInt64) {
-        let interval = intervalNanoseconds
-        var lostSuppressed = 0
-        windows = windows.filter { _, window in
-            let expired = now < window.start || now - window.start >= interval
-            if expired { lostSuppressed += window.suppressed }
-            return !expired
-        }
-        untrackedSuppressed += lostSuppressed
+        passedInWindow += 1
+        let reported = suppressed
+        suppressed = 0
+        return (true, reported)
     }
 }

@@ -1,10 +1,6 @@
 import Logging
 import Synchronization
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// Process-wide logging setup.
 ///
 /// After `bootstrap`, code simply creates `Logger(label: "trustctl.server")`
@@ -23,9 +19,9 @@ public enum TrustLogging {
 
     private static let destination = Mutex<Destination?>(nil)
 
-    /// Creates the log file's parent directory if needed, opens a
-    /// `LogWriter` on `path`, and makes every `Logger(label:)` created from
-    /// now on write JSON lines to it at `level`.
+    /// Opens a `LogWriter` on `path` and makes every `Logger(label:)` created
+    /// from now on write JSON lines to it at `level`. The directory must
+    /// exist: `TrustHome.createLogsDirectory()` makes it.
     ///
     /// swift-log allows `LoggingSystem.bootstrap` once per process; the first
     /// call here installs a factory that reads the current destination, and a
@@ -33,12 +29,14 @@ public enum TrustLogging {
     /// their writer). The caller owns the returned writer: `flush` and
     /// `close` it at shutdown, `reopen` it on SIGHUP.
     ///
-    /// - Throws: `TrustError` `.cannotCreate` (exit 73) naming the directory
-    ///   or file and the errno.
+    /// Never blocks: a FIFO, device, socket or directory in place of the file
+    /// is refused (see `LogWriter.init`).
+    ///
+    /// - Throws: `TrustError` `.cannotCreate` (exit 73) naming the file and
+    ///   the errno or the kind of file found there.
     public static func bootstrap(logFile path: String, level: Logger.Level) throws(TrustError)
         -> LogWriter
     {
-        try createParentDirectory(of: path)
         let writer = try LogWriter(path: path)
         let firstTime = destination.withLock { current in
             let first = current == nil
@@ -55,32 +53,11 @@ public enum TrustLogging {
         return writer
     }
 
-    /// A monotonic clock reading in nanoseconds, for `LogRateLimiter`.
-    public static func monotonicNanoseconds() -> UInt64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
-    }
-
-    /// `mkdir -p` of `path`'s directory, mode 0755.
-    static func createParentDirectory(of path: String) throws(TrustError) {
-        guard let lastSlash = path.lastIndex(of: "/") else { return }
-        let directory = String(path[..<lastSlash])
-        if directory.isEmpty { return }
-        // One mkdir per path component: bounded by the path's length.
-        var prefix = directory.hasPrefix("/") ? "/" : ""
-        for component in directory.split(separator: "/", omittingEmptySubsequences: true) {
-            prefix += component
-            if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
-                let failure = Errno(rawValue: errno)
-                throw TrustError(
-                    kind: .cannotCreate,
-                    message: "cannot create log directory \(prefix): \(failure.description)",
-                    errno: failure,
-                    operation: "mkdir \(prefix)"
-                )
-            }
-            prefix += "/"
-        }
+    /// Log lines that never reached the file for `logger` (queue full, or
+    /// lost to a failed write; `LogWriter.Statistics.linesDropped`): what the
+    /// server reports as `log_lines_dropped` at stop. Zero for a logger that
+    /// does not write through a `JSONLogHandler`.
+    public static func droppedLines(for logger: Logger) -> UInt64 {
+        (logger.handler as? JSONLogHandler)?.writer.statistics.linesDropped ?? 0
     }
 }

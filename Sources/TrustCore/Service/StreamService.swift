@@ -98,6 +98,7 @@ public final class StreamService<Handler: StreamHandler> {
                 "forced_closes": .stringConvertible(totals.forcedCloses),
                 "bytes_in": .stringConvertible(totals.bytesIn),
                 "bytes_out": .stringConvertible(totals.bytesOut), "frames": .stringConvertible(totals.frames),
+                "log_lines_dropped": .stringConvertible(TrustLogging.droppedLines(for: logger)),
                 "duration_ms": .stringConvertible(MonotonicClock.coarseMilliseconds() - started),
             ])
         return outcome

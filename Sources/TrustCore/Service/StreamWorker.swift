@@ -47,7 +47,7 @@ final class StreamWorker<Handler: StreamHandler> {
     private var spareFD: Int32 = -1
     private var accepting = true
     private var acceptResumeAt: Int64 = 0
-    private var acceptPausedLog = RepeatLimiter(intervalMs: 1000)
+    private var acceptPausedLog = LogRateLimiter(intervalMs: 1000)
     private(set) var draining = false
     private var drainDeadline: Int64 = 0
 
