@@ -78,13 +78,8 @@ public final class EchoServer {
     /// serves until signalled.
     public func run(onReady: (UInt16) -> Void) throws(TrustError) -> Outcome {
         let started = MonotonicClock.coarseMilliseconds()
-        var bound: UInt16 = 0
-        let listenFD = cnet_tcp_listen_host(options.host, options.port, options.backlog, CNET_NONBLOCK, &bound)
-        if listenFD < 0 {
-            throw TrustError.system(
-                Errno(rawValue: listenFD),
-                operation: "cannot listen on \(SocketAddress.display(host: options.host, port: options.port))")
-        }
+        let (listenFD, bound) = try SocketAddress.listen(
+            host: options.host, port: options.port, backlog: options.backlog, flags: CNET_NONBLOCK)
         defer { _ = cnet_close(listenFD) }
 
         let state = EchoServerState()
