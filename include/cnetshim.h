@@ -67,9 +67,9 @@ struct cnet_address {
 /*
  * Resolve host (a name, an IPv4 literal or an IPv6 literal, without
  * brackets) and port into up to max addresses, IPv4 and IPv6 only, in
- * getaddrinfo's order (RFC 6724: on a stock system IPv6 first), duplicates
- * removed.  passive != 0 resolves for bind() (AI_PASSIVE; host NULL means
- * the IPv4 wildcard).  Returns how many were written (>= 1).
+ * getaddrinfo's order (RFC 6724: on a stock system IPv6 first).
+ * passive != 0 resolves for bind() (AI_PASSIVE; host NULL means the IPv4
+ * wildcard).  Returns how many were written (>= 1).
  * Errors: a resolver error (cnet_is_gai_error) when the name does not
  * resolve (EAI_NONAME), the resolver failed temporarily (EAI_AGAIN) or
  * permanently (EAI_FAIL); -ENOMEM (EAI_MEMORY); the -errno of EAI_SYSTEM;
@@ -111,13 +111,15 @@ int cnet_local_port(int fd);
 int cnet_tcp_listen(const struct sockaddr *addr, socklen_t len, int backlog,
                     int flags, uint16_t *bound_port);
 
-/* cnet_resolve(host, port, passive=1) followed by cnet_tcp_listen. */
+/* cnet_resolve(host, port, passive=1) followed by cnet_tcp_listen; a name
+ * that does not resolve gives a resolver error (cnet_is_gai_error). */
 int cnet_tcp_listen_host(const char *host, uint16_t port, int backlog,
                          int flags, uint16_t *bound_port);
 
 /*
  * Accept one connection: accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC.
- * peer / peer_len may be NULL.  -EAGAIN when nothing is pending.
+ * peer / peer_len may be NULL; *peer is zeroed before the kernel fills in
+ * the address.  -EAGAIN when nothing is pending.
  */
 int cnet_accept(int listen_fd, struct sockaddr_storage *peer,
                 socklen_t *peer_len);

@@ -65,10 +65,6 @@ int cnet_resolve_all(const char *host, uint16_t port, int passive,
     for (struct addrinfo *ai = found; ai != NULL && count < max; ai = ai->ai_next) {
         if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) || ai->ai_addrlen > sizeof(out[0].addr))
             continue;
-        int duplicate = 0;
-        for (int i = 0; i < count && !duplicate; i++)
-            duplicate = out[i].len == ai->ai_addrlen && memcmp(&out[i].addr, ai->ai_addr, ai->ai_addrlen) == 0;
-        if (duplicate) continue;
         memset(&out[count], 0, sizeof(out[count]));
         memcpy(&out[count].addr, ai->ai_addr, ai->ai_addrlen);
         out[count].len = (socklen_t)ai->ai_addrlen;
