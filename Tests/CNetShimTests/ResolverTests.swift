@@ -80,7 +80,8 @@ final class ResolverTests: XCTestCase {
     func testResolveAllRejectsMissingOutputOrZeroMax() {
         XCTAssertEqual(cnet_resolve_all("127.0.0.1", 80, 0, nil, 4), -EINVAL)
         var list = [cnet_address](repeating: cnet_address(), count: 1)
-        XCTAssertEqual(list.withUnsafeMutableBufferPointer { cnet_resolve_all("127.0.0.1", 80, 0, $0.baseAddress, 0) }, -EINVAL)
+        XCTAssertEqual(
+            list.withUnsafeMutableBufferPointer { cnet_resolve_all("127.0.0.1", 80, 0, $0.baseAddress, 0) }, -EINVAL)
         var length: socklen_t = 0
         XCTAssertEqual(cnet_resolve("127.0.0.1", 80, 0, nil, &length), -EINVAL)
     }

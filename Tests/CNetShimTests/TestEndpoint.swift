@@ -81,7 +81,9 @@ final class TestEndpoint {
     /// Accepts the connection that just arrived (bounded wait) and checks a
     /// byte goes each way over it and the client descriptor.
     func acceptAndExchange(client: Int32) throws {
-        guard let listener else { throw ShimFailure(operation: "accept on an endpoint that does not listen", code: Int(-EINVAL)) }
+        guard let listener else {
+            throw ShimFailure(operation: "accept on an endpoint that does not listen", code: Int(-EINVAL))
+        }
         let accepted = try ResolvedAddress.acceptPending(on: listener)
         let pair = LoopbackPair(client: client, server: accepted.fd, port: 0)
         defer { pair.closeServer() }
