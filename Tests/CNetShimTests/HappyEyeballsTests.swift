@@ -13,12 +13,7 @@ final class HappyEyeballsTests: XCTestCase {
     func testRefusedIPv6AddressFallsBackToListeningIPv4() throws {
         let v6 = try TestEndpoint.refusing("::1")
         let v4 = try TestEndpoint.accepting("127.0.0.1")
-        let result = ShimConnect.list([v6.address, v4.address], timeoutMilliseconds: timeout)
-        XCTAssertGreaterThanOrEqual(result.fd, 0, "got \(ShimFailure.errnoName(Int(result.fd)))")
-        guard result.fd >= 0 else { return }
-        defer { _ = cnet_close(result.fd) }
-        XCTAssertEqual(result.chosen, 1)
-        try v4.acceptAndExchange(client: result.fd)
+        try assertConnects([v6.address, v4.address], timeout: timeout, choosing: 1, then: v4)
     }
 
     /// IPv6 goes first whatever the list's order: with both listening, the
@@ -27,12 +22,7 @@ final class HappyEyeballsTests: XCTestCase {
     func testIPv6IsTriedFirstWhenBothFamiliesListen() throws {
         let v4 = try TestEndpoint.accepting("127.0.0.1")
         let v6 = try TestEndpoint.accepting("::1")
-        let result = ShimConnect.list([v4.address, v6.address], timeoutMilliseconds: timeout)
-        XCTAssertGreaterThanOrEqual(result.fd, 0, "got \(ShimFailure.errnoName(Int(result.fd)))")
-        guard result.fd >= 0 else { return }
-        defer { _ = cnet_close(result.fd) }
-        XCTAssertEqual(result.chosen, 1, "the IPv6 address (index 1) should have been tried first")
-        try v6.acceptAndExchange(client: result.fd)
+        try assertConnects([v4.address, v6.address], timeout: timeout, choosing: 1, then: v6)
     }
 
     /// The families take turns: [v4 A, v6 refused, v6 B] is tried as
@@ -42,12 +32,7 @@ final class HappyEyeballsTests: XCTestCase {
         let a = try TestEndpoint.accepting("127.0.0.1")
         let refused = try TestEndpoint.refusing("::1")
         let b = try TestEndpoint.accepting("::1")
-        let result = ShimConnect.list([a.address, refused.address, b.address], timeoutMilliseconds: timeout)
-        XCTAssertGreaterThanOrEqual(result.fd, 0, "got \(ShimFailure.errnoName(Int(result.fd)))")
-        guard result.fd >= 0 else { return }
-        defer { _ = cnet_close(result.fd) }
-        XCTAssertEqual(result.chosen, 0)
-        try a.acceptAndExchange(client: result.fd)
+        try assertConnects([a.address, refused.address, b.address], timeout: timeout, choosing: 0, then: a)
     }
 
     /// An attempt that gets no answer stays in flight while the next
@@ -58,13 +43,9 @@ final class HappyEyeballsTests: XCTestCase {
         let silent = try TestEndpoint.unanswering("127.0.0.1")
         let good = try TestEndpoint.accepting("127.0.0.1")
         let before = openDescriptorCount()
-        let result = ShimConnect.list([silent.address, good.address], timeoutMilliseconds: 3000)
-        XCTAssertGreaterThanOrEqual(result.fd, 0, "got \(ShimFailure.errnoName(Int(result.fd)))")
-        guard result.fd >= 0 else { return }
-        defer { _ = cnet_close(result.fd) }
-        XCTAssertEqual(result.chosen, 1)
-        XCTAssertEqual(openDescriptorCount(), before + 1, "the unanswered attempt must be closed, the winner kept")
-        try good.acceptAndExchange(client: result.fd)
+        try assertConnects([silent.address, good.address], timeout: 3000, choosing: 1, then: good) {
+            XCTAssertEqual(openDescriptorCount(), before + 1, "the unanswered attempt must be closed, the winner kept")
+        }
     }
 
     /// The timeout bounds the whole call, not each attempt, and every
@@ -98,12 +79,7 @@ final class HappyEyeballsTests: XCTestCase {
     /// attempt delay: the next address starts at once.
     func testAttemptThatFailsAtOnceMovesToTheNextAddress() throws {
         let good = try TestEndpoint.accepting("127.0.0.1")
-        let result = ShimConnect.list([TestEndpoint.unsupportedFamily(), good.address], timeoutMilliseconds: timeout)
-        XCTAssertGreaterThanOrEqual(result.fd, 0, "got \(ShimFailure.errnoName(Int(result.fd)))")
-        guard result.fd >= 0 else { return }
-        defer { _ = cnet_close(result.fd) }
-        XCTAssertEqual(result.chosen, 1)
-        try good.acceptAndExchange(client: result.fd)
+        try assertConnects([TestEndpoint.unsupportedFamily(), good.address], timeout: timeout, choosing: 1, then: good)
     }
 
     /// The winner is blocking unless CNET_NONBLOCK, and close-on-exec.
@@ -143,5 +119,22 @@ final class HappyEyeballsTests: XCTestCase {
         let fd = try ShimFailure.check(cnet_tcp_connect_host("::1", port, timeout, 0), "connect_host ::1")
         defer { _ = cnet_close(fd) }
         try good.acceptAndExchange(client: fd)
+    }
+
+    /// Connects over `list`, checks the address at index `chosen` won
+    /// (checks `whileConnected` with the winner still open), and that a
+    /// byte goes each way over the winner accepted by `endpoint`.
+    private func assertConnects(
+        _ list: [cnet_address], timeout: Int32, choosing chosen: Int32, then endpoint: TestEndpoint,
+        whileConnected: () -> Void = {}, file: StaticString = #filePath, line: UInt = #line
+    ) throws {
+        let result = ShimConnect.list(list, timeoutMilliseconds: timeout)
+        XCTAssertGreaterThanOrEqual(
+            result.fd, 0, "got \(ShimFailure.errnoName(Int(result.fd)))", file: file, line: line)
+        guard result.fd >= 0 else { return }
+        defer { _ = cnet_close(result.fd) }
+        XCTAssertEqual(result.chosen, chosen, "index of the address that connected", file: file, line: line)
+        whileConnected()
+        try endpoint.acceptAndExchange(client: result.fd)
     }
 }
