@@ -42,9 +42,9 @@ final class HappyEyeballsTests: XCTestCase {
     func testUnansweredAttemptDoesNotHoldUpTheNextAddress() throws {
         let silent = try TestEndpoint.unanswering("127.0.0.1")
         let good = try TestEndpoint.accepting("127.0.0.1")
-        let before = openDescriptorCount()
+        let before = openSocketCount()
         try assertConnects([silent.address, good.address], timeout: 3000, choosing: 1, then: good) {
-            XCTAssertEqual(openDescriptorCount(), before + 1, "the unanswered attempt must be closed, the winner kept")
+            XCTAssertEqual(openSocketCount(), before + 1, "the unanswered attempt must be closed, the winner kept")
         }
     }
 
@@ -53,23 +53,23 @@ final class HappyEyeballsTests: XCTestCase {
     func testTimeoutBoundsTheWholeCallAndClosesEveryAttempt() throws {
         let first = try TestEndpoint.unanswering("127.0.0.1")
         let second = try TestEndpoint.unanswering("127.0.0.1")
-        let before = openDescriptorCount()
+        let before = openSocketCount()
         let result = ShimConnect.list([first.address, second.address], timeoutMilliseconds: 600)
         if result.fd >= 0 { _ = cnet_close(result.fd) }
         XCTAssertEqual(result.fd, -ETIMEDOUT, "got \(ShimFailure.errnoName(Int(result.fd)))")
         XCTAssertEqual(result.chosen, -1, "nothing was chosen")
-        XCTAssertEqual(openDescriptorCount(), before, "attempts left open")
+        XCTAssertEqual(openSocketCount(), before, "attempts left open")
     }
 
     /// When every address fails, the error is the last failure's.
     func testEveryAddressRefusedGivesTheLastError() throws {
         let v6 = try TestEndpoint.refusing("::1")
         let v4 = try TestEndpoint.refusing("127.0.0.1")
-        let before = openDescriptorCount()
+        let before = openSocketCount()
         let result = ShimConnect.list([v4.address, v6.address], timeoutMilliseconds: timeout)
         if result.fd >= 0 { _ = cnet_close(result.fd) }
         XCTAssertEqual(result.fd, -ECONNREFUSED, "got \(ShimFailure.errnoName(Int(result.fd)))")
-        XCTAssertEqual(openDescriptorCount(), before)
+        XCTAssertEqual(openSocketCount(), before)
 
         let unsupported = ShimConnect.list([TestEndpoint.unsupportedFamily()], timeoutMilliseconds: timeout)
         XCTAssertEqual(unsupported.fd, -EAFNOSUPPORT, "got \(ShimFailure.errnoName(Int(unsupported.fd)))")

@@ -110,8 +110,13 @@ enum ShimConnect {
     }
 }
 
-/// Open descriptors of this process (entries of /proc/self/fd, less the one
-/// the listing itself holds open).
-func openDescriptorCount() -> Int {
-    ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd"))?.count ?? 0) - 1
+/// Sockets this process holds open: entries of /proc/self/fd that link to
+/// `socket:[...]`. Only sockets, because the test runtime may open other
+/// descriptors (pipes, eventfds) on threads of its own at any moment.
+func openSocketCount() -> Int {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+    return entries.filter {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\($0)"))?.hasPrefix("socket:")
+            ?? false
+    }.count
 }
