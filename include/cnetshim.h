@@ -14,9 +14,13 @@
  *     could close a descriptor another thread just opened);
  *   - sends use MSG_NOSIGNAL, so a closed peer gives -EPIPE, never SIGPIPE;
  *   - no global state, and no allocation on the IO path (name resolution
- *     in cnet_resolve / cnet_tcp_listen_host / cnet_tcp_connect_host uses
+ *     in cnet_resolve* / cnet_tcp_listen_host / cnet_tcp_connect_host uses
  *     getaddrinfo, which allocates; it runs once per listen or connect).
  *   - descriptors created here are close-on-exec.
+ *   - a failed name lookup is not an errno: it is returned as a resolver
+ *     error, -(CNET_GAI_ERROR_BASE + |EAI_*|), outside the errno range;
+ *     cnet_is_gai_error tells the two apart and cnet_gai_strerror gives
+ *     getaddrinfo's own text (see "Errors" below).
  */
 #ifndef CNETSHIM_H
 #define CNETSHIM_H
@@ -47,12 +51,36 @@ extern "C" {
  * ------------------------------------------------------------------------ */
 
 /*
+ * One socket address, as resolved: storage big enough for IPv4 and IPv6
+ * and the length that is in use.  A plain struct so that callers (and
+ * Swift) can hold arrays of them.
+ */
+struct cnet_address {
+    struct sockaddr_storage addr;
+    socklen_t len;
+};
+
+/* The most addresses cnet_resolve_all returns and cnet_tcp_connect_list
+ * tries; further ones are ignored. */
+#define CNET_MAX_ADDRESSES 16
+
+/*
  * Resolve host (a name, an IPv4 literal or an IPv6 literal, without
- * brackets) and port into *out.  passive != 0 resolves for bind()
- * (AI_PASSIVE; host NULL means the IPv4 wildcard).  The first address
- * getaddrinfo prefers is returned.
- * Errors: -EADDRNOTAVAIL when the name does not resolve, -EAGAIN when the
- * resolver failed temporarily, -EINVAL for malformed input.
+ * brackets) and port into up to max addresses, IPv4 and IPv6 only, in
+ * getaddrinfo's order (RFC 6724: on a stock system IPv6 first).
+ * passive != 0 resolves for bind() (AI_PASSIVE; host NULL means the IPv4
+ * wildcard).  Returns how many were written (>= 1).
+ * Errors: a resolver error (cnet_is_gai_error) when the name does not
+ * resolve (EAI_NONAME), the resolver failed temporarily (EAI_AGAIN) or
+ * permanently (EAI_FAIL); -ENOMEM (EAI_MEMORY); the -errno of EAI_SYSTEM;
+ * -EINVAL for malformed input (out NULL, max < 1).
+ */
+int cnet_resolve_all(const char *host, uint16_t port, int passive,
+                     struct cnet_address *out, int max);
+
+/*
+ * The first address cnet_resolve_all gives, into *out / *out_len (the
+ * storage is zeroed first).  Errors as for cnet_resolve_all.
  */
 int cnet_resolve(const char *host, uint16_t port, int passive,
                  struct sockaddr_storage *out, socklen_t *out_len);
@@ -83,13 +111,15 @@ int cnet_local_port(int fd);
 int cnet_tcp_listen(const struct sockaddr *addr, socklen_t len, int backlog,
                     int flags, uint16_t *bound_port);
 
-/* cnet_resolve(host, port, passive=1) followed by cnet_tcp_listen. */
+/* cnet_resolve(host, port, passive=1) followed by cnet_tcp_listen; a name
+ * that does not resolve gives a resolver error (cnet_is_gai_error). */
 int cnet_tcp_listen_host(const char *host, uint16_t port, int backlog,
                          int flags, uint16_t *bound_port);
 
 /*
  * Accept one connection: accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC.
- * peer / peer_len may be NULL.  -EAGAIN when nothing is pending.
+ * peer / peer_len may be NULL; *peer is zeroed before the kernel fills in
+ * the address.  -EAGAIN when nothing is pending.
  */
 int cnet_accept(int listen_fd, struct sockaddr_storage *peer,
                 socklen_t *peer_len);
@@ -102,7 +132,30 @@ int cnet_accept(int listen_fd, struct sockaddr_storage *peer,
 int cnet_tcp_connect(const struct sockaddr *addr, socklen_t len,
                      int timeout_ms, int flags);
 
-/* cnet_resolve(host, port, passive=0) followed by cnet_tcp_connect. */
+/* RFC 8305's "connection attempt delay": how long an attempt may go
+ * unanswered before the next address is tried beside it. */
+#define CNET_CONNECT_ATTEMPT_DELAY_MS 250
+
+/*
+ * Happy eyeballs (RFC 8305 section 5) over an address list: connect to the
+ * first of list[0..count) that answers.  The addresses are tried IPv6
+ * first, families interleaved (v6, v4, v6, ...), each family in the given
+ * order.  The next attempt starts when the previous one failed, or after
+ * CNET_CONNECT_ATTEMPT_DELAY_MS while earlier attempts stay in flight; the
+ * first to connect wins and the others are closed.  timeout_ms (<= 0: no
+ * limit) bounds the whole call.  *chosen (may be NULL) receives the index
+ * into list of the address that connected.
+ * Returns the connected descriptor (blocking unless CNET_NONBLOCK);
+ * -ETIMEDOUT when time ran out with attempts unanswered; otherwise, when
+ * every address failed, the error of the last attempt to fail;
+ * -EINVAL for a NULL list or count < 1.  At most CNET_MAX_ADDRESSES
+ * entries are used.
+ */
+int cnet_tcp_connect_list(const struct cnet_address *list, int count,
+                          int timeout_ms, int flags, int *chosen);
+
+/* cnet_resolve_all(host, port, passive=0) followed by
+ * cnet_tcp_connect_list: every address of the name is tried. */
 int cnet_tcp_connect_host(const char *host, uint16_t port, int timeout_ms,
                           int flags);
 
@@ -129,6 +182,9 @@ int cnet_close(int fd);
  * ------------------------------------------------------------------------ */
 
 /*
+ * The IO calls below take len up to SSIZE_MAX (their result must fit in
+ * ssize_t); a larger len is -EINVAL, and nothing moves.
+ *
  * Send all len bytes.  Returns len, or -errno: -EAGAIN when the send
  * timeout expired, -EPIPE / -ECONNRESET when the peer went away.
  * *sent (may be NULL) receives how many bytes moved, also on failure.
@@ -218,7 +274,9 @@ int cnet_epoll_modify(int epfd, int fd, uint32_t events, uint64_t token);
 /* Remove fd (closing the last descriptor of a socket also removes it). */
 int cnet_epoll_remove(int epfd, int fd);
 /* Wait for up to max events; timeout_ms < 0 waits forever.  Returns the
- * count; an interrupted wait returns 0 (the caller's loop goes round). */
+ * count; an interrupted wait (EINTR) returns 0 (the caller's loop goes
+ * round); any other failure is -errno (-EBADF, -EINVAL ...), which a loop
+ * must not treat as "no events". */
 int cnet_epoll_wait(int epfd, struct epoll_event *events, int max, int timeout_ms);
 /* The token and the event bits of events[i] (epoll_event is a packed
  * struct on x86-64; these accessors keep that detail on the C side). */
@@ -233,9 +291,12 @@ int cnet_eventfd_signal(int fd);
 int64_t cnet_eventfd_drain(int fd);
 
 /*
- * Block the given signals in the calling thread (threads created later
- * inherit the mask) and return a non-blocking, close-on-exec signalfd that
- * delivers them as readable events.  Call it before starting threads.
+ * Return a non-blocking, close-on-exec signalfd for the given signals and
+ * block them in the calling thread (threads created later inherit the
+ * mask), so that they arrive as readable events.  The descriptor is made
+ * first and the mask changed only once it exists: on any failure the mask
+ * is left as it was and no signal stays blocked.  Call it before starting
+ * threads.  -EINVAL for a bad signal number, count < 0 or signals NULL.
  */
 int cnet_signalfd_open(const int *signals, int count);
 /* Read one pending signal: its number, or -EAGAIN when none is pending. */
@@ -250,10 +311,29 @@ int cnet_ignore_sigpipe(void);
 
 /*
  * The symbolic name of an errno value ("ECONNRESET"); err may be positive
- * or negative (-errno as returned above).  Unknown values give "EUNKNOWN".
+ * or negative (-errno as returned above).  A resolver error gives the
+ * EAI_* name ("EAI_NONAME").  Unknown values give "EUNKNOWN".
  * The string is static; never free it.
  */
 const char *cnet_errno_name(int err);
+
+/*
+ * Resolver errors.  getaddrinfo's codes (EAI_*) overlap errno values, so
+ * the functions that resolve names return them as
+ *     CNET_GAI_ERROR(eai) == -(CNET_GAI_ERROR_BASE + |eai|)
+ * which lies below every -errno.  Each function below takes the value with
+ * either sign, as cnet_errno_name does.
+ */
+#define CNET_GAI_ERROR_BASE 0x10000
+#define CNET_GAI_ERROR(eai) (-(CNET_GAI_ERROR_BASE + ((eai) < 0 ? -(eai) : (eai))))
+/* 1 when rc is a resolver error, 0 otherwise (an errno, or success). */
+int cnet_is_gai_error(int rc);
+/* The EAI_* code a resolver error carries (EAI_NONAME ...), 0 otherwise. */
+int cnet_gai_code(int rc);
+/* getaddrinfo's own text for a resolver error (gai_strerror: "Name or
+ * service not known"); "Unknown resolver error" for any other value.
+ * The string is static; never free it. */
+const char *cnet_gai_strerror(int rc);
 
 #ifdef __cplusplus
 }

@@ -9,12 +9,20 @@ DESTDIR ?=
 ENTRY_POINTS := trustctl echo-client echo-load-test
 
 # The C library is built with plain cc/ar, without SwiftPM, so that C users
-# get a normal libcnetshim.a.
+# get a normal libcnetshim.a. Strict C11 and no -D_GNU_SOURCE: cnetshim.c
+# asks for the GNU interfaces it uses itself.
 CNET_VERSION := 0.1.0
 CNET_BUILD := .build/cnetshim
 CNET_OBJ := $(CNET_BUILD)/cnetshim.o
 CNET_LIB := $(CNET_BUILD)/libcnetshim.a
-CNET_CFLAGS := -O2 -fPIC -Wall -Wextra -D_GNU_SOURCE -Iinclude
+CNET_CFLAGS := -std=c11 -O2 -fPIC -Wall -Wextra -pedantic -Iinclude
+
+# The installed trustctl carries the Swift runtime and Foundation inside it
+# (--static-swift-stdlib), so it runs on a machine without the toolchain.
+# Its own scratch path keeps that build from invalidating the normal,
+# dynamically linked one that `swift build` and the tests use.
+INSTALL_SCRATCH := .build/install
+INSTALL_SWIFT_FLAGS = -c $(CONFIG) --static-swift-stdlib --scratch-path $(INSTALL_SCRATCH)
 
 # The install tree; the .pc records the absolute prefix.
 INSTALL_PREFIX = $(abspath $(PREFIX))
@@ -65,11 +73,11 @@ $(CNET_LIB): $(CNET_OBJ)
 
 install: $(CNET_LIB)
 	@test -n "$(PREFIX)" || { echo "install: PREFIX is empty" >&2; exit 1; }
-	@echo "==> swift build -c $(CONFIG)"
-	@$(SWIFT) build -c $(CONFIG)
+	@echo "==> swift build $(INSTALL_SWIFT_FLAGS) --product trustctl"
+	@$(SWIFT) build $(INSTALL_SWIFT_FLAGS) --product trustctl
 	@echo "==> installing into $(INSTALL_ROOT)"
 	@install -d "$(INSTALL_ROOT)/bin" "$(INSTALL_ROOT)/lib/pkgconfig" "$(INSTALL_ROOT)/include"
-	@bin="$$($(SWIFT) build -c $(CONFIG) --show-bin-path)"; \
+	@bin="$$($(SWIFT) build $(INSTALL_SWIFT_FLAGS) --show-bin-path)"; \
 	install -m 755 "$$bin/trustctl" "$(INSTALL_ROOT)/bin/trustctl"
 	@ln -sfn trustctl "$(INSTALL_ROOT)/bin/echo-client"
 	@ln -sfn trustctl "$(INSTALL_ROOT)/bin/echo-load-test"
@@ -82,6 +90,6 @@ install: $(CNET_LIB)
 clean:
 	@echo "==> swift package clean"
 	@$(SWIFT) package clean
-	@rm -rf $(CNET_BUILD)
+	@rm -rf $(CNET_BUILD) $(INSTALL_SCRATCH)
 	@for link in $(ENTRY_POINTS); do if [ -L "$$link" ]; then rm -f "$$link"; fi; done
 	@echo "==> removed $(CNET_BUILD) and the root entry-point links"

@@ -1,7 +1,15 @@
 /*
  * cnetshim.c - implementation of include/cnetshim.h.
  * Every function returns >= 0 or -errno and retries EINTR (close excepted).
+ *
+ * accept4, signalfd, eventfd, EPOLLEXCLUSIVE and EAI_NODATA are GNU/Linux
+ * interfaces: the file asks for them itself, before the first include, so
+ * it builds the same with or without -D_GNU_SOURCE and under -std=c11.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+
 #include "cnetshim.h"
 
 #include <arpa/inet.h>
@@ -15,7 +23,11 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -28,9 +40,16 @@ static int set_int_option(int fd, int level, int name, int value) {
 
 /* ---------------------------------------------------------------- addresses */
 
-int cnet_resolve(const char *host, uint16_t port, int passive,
-                 struct sockaddr_storage *out, socklen_t *out_len) {
-    if (out == NULL || out_len == NULL) return -EINVAL;
+/* A getaddrinfo failure as this library returns it (see the header). */
+static int gai_failure(int rc) {
+    if (rc == EAI_SYSTEM) return errno > 0 ? -errno : CNET_GAI_ERROR(EAI_SYSTEM);
+    if (rc == EAI_MEMORY) return -ENOMEM;
+    return CNET_GAI_ERROR(rc);
+}
+
+int cnet_resolve_all(const char *host, uint16_t port, int passive,
+                     struct cnet_address *out, int max) {
+    if (out == NULL || max < 1) return -EINVAL;
     char service[8];
     snprintf(service, sizeof(service), "%u", (unsigned)port);
     struct addrinfo hints;
@@ -39,35 +58,33 @@ int cnet_resolve(const char *host, uint16_t port, int passive,
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
     if (passive && host == NULL) host = "0.0.0.0";
-    struct addrinfo *list = NULL;
-    int rc = getaddrinfo(host, service, &hints, &list);
-    if (rc != 0) {
-        switch (rc) {
-        case EAI_AGAIN: return -EAGAIN;
-        case EAI_MEMORY: return -ENOMEM;
-        case EAI_SYSTEM: return errno ? -errno : -EINVAL;
-        case EAI_NONAME:
-#ifdef EAI_NODATA
-        case EAI_NODATA:
-#endif
-        case EAI_FAIL:
-        case EAI_ADDRFAMILY:
-            return -EADDRNOTAVAIL;
-        default: return -EINVAL;
-        }
+    struct addrinfo *found = NULL;
+    int rc = getaddrinfo(host, service, &hints, &found);
+    if (rc != 0) return gai_failure(rc);
+    int count = 0;
+    for (struct addrinfo *ai = found; ai != NULL && count < max; ai = ai->ai_next) {
+        if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) || ai->ai_addrlen > sizeof(out[0].addr))
+            continue;
+        memset(&out[count], 0, sizeof(out[count]));
+        memcpy(&out[count].addr, ai->ai_addr, ai->ai_addrlen);
+        out[count].len = (socklen_t)ai->ai_addrlen;
+        count++;
     }
-    int result = -EADDRNOTAVAIL;
-    for (struct addrinfo *ai = list; ai != NULL; ai = ai->ai_next) {
-        if ((ai->ai_family == AF_INET || ai->ai_family == AF_INET6) &&
-            ai->ai_addrlen <= sizeof(*out)) {
-            memcpy(out, ai->ai_addr, ai->ai_addrlen);
-            *out_len = ai->ai_addrlen;
-            result = 0;
-            break;
-        }
-    }
-    freeaddrinfo(list);
-    return result;
+    freeaddrinfo(found);
+    /* Resolved, but to no IPv4 or IPv6 address: as good as unknown. */
+    return count > 0 ? count : CNET_GAI_ERROR(EAI_NONAME);
+}
+
+int cnet_resolve(const char *host, uint16_t port, int passive,
+                 struct sockaddr_storage *out, socklen_t *out_len) {
+    if (out == NULL || out_len == NULL) return -EINVAL;
+    struct cnet_address first;
+    memset(&first, 0, sizeof(first));
+    int rc = cnet_resolve_all(host, port, passive, &first, 1);
+    if (rc < 0) return rc;
+    memcpy(out, &first.addr, sizeof(*out));
+    *out_len = first.len;
+    return 0;
 }
 
 int cnet_sockaddr_format(const struct sockaddr *addr, socklen_t len,
@@ -94,6 +111,7 @@ int cnet_sockaddr_format(const struct sockaddr *addr, socklen_t len,
 
 int cnet_local_port(int fd) {
     struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
     socklen_t len = sizeof(ss);
     if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) return -errno;
     if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
@@ -129,6 +147,7 @@ int cnet_tcp_listen(const struct sockaddr *addr, socklen_t len, int backlog,
 int cnet_tcp_listen_host(const char *host, uint16_t port, int backlog,
                          int flags, uint16_t *bound_port) {
     struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
     socklen_t len = 0;
     int rc = cnet_resolve(host, port, 1, &ss, &len);
     if (rc < 0) return rc;
@@ -139,7 +158,10 @@ int cnet_accept(int listen_fd, struct sockaddr_storage *peer, socklen_t *peer_le
     socklen_t fallback_len = sizeof(struct sockaddr_storage);
     socklen_t *lenp = peer_len;
     if (peer != NULL && lenp == NULL) lenp = &fallback_len;
-    if (peer != NULL) *lenp = sizeof(struct sockaddr_storage);
+    if (peer != NULL) {
+        memset(peer, 0, sizeof(*peer));
+        *lenp = sizeof(struct sockaddr_storage);
+    }
     for (;;) {
         int fd = accept4(listen_fd, (struct sockaddr *)peer, peer ? lenp : NULL,
                          SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -176,42 +198,127 @@ int cnet_connect_result(int fd) {
 }
 
 int cnet_tcp_connect(const struct sockaddr *addr, socklen_t len, int timeout_ms, int flags) {
-    int fd = cnet_connect_start(addr, len);
-    if (fd < 0) return fd;
-    int64_t deadline = timeout_ms > 0 ? monotonic_ms() + timeout_ms : 0;
+    if (addr == NULL || len > sizeof(struct sockaddr_storage)) return -EINVAL;
+    struct cnet_address one;
+    memset(&one, 0, sizeof(one));
+    memcpy(&one.addr, addr, len);
+    one.len = len;
+    return cnet_tcp_connect_list(&one, 1, timeout_ms, flags, NULL);
+}
+
+/* RFC 8305 section 4: IPv6 first, then the families take turns; each
+ * family keeps the caller's order.  Writes count indexes into order. */
+static void order_for_connect(const struct cnet_address *list, int count, int *order) {
+    int v6[CNET_MAX_ADDRESSES], other[CNET_MAX_ADDRESSES];
+    int n6 = 0, nother = 0;
+    for (int i = 0; i < count; i++) {
+        if (list[i].addr.ss_family == AF_INET6) v6[n6++] = i; else other[nother++] = i;
+    }
+    int k = 0, i6 = 0, iother = 0;
+    while (i6 < n6 || iother < nother) {
+        if (i6 < n6) order[k++] = v6[i6++];
+        if (iother < nother) order[k++] = other[iother++];
+    }
+}
+
+/* The attempts of one cnet_tcp_connect_list call still waiting for an
+ * answer, in the order they were started. */
+struct connect_attempts {
+    struct pollfd poll[CNET_MAX_ADDRESSES];
+    int index[CNET_MAX_ADDRESSES];
+    int count;
+};
+
+static void close_attempts(struct connect_attempts *attempts) {
+    for (int k = 0; k < attempts->count; k++) close(attempts->poll[k].fd);
+    attempts->count = 0;
+}
+
+/* Milliseconds from now to at, for poll: at least 0, at most INT_MAX. */
+static int poll_wait_ms(int64_t now, int64_t at) {
+    if (at <= now) return 0;
+    return at - now > INT_MAX ? INT_MAX : (int)(at - now);
+}
+
+int cnet_tcp_connect_list(const struct cnet_address *list, int count,
+                          int timeout_ms, int flags, int *chosen) {
+    if (list == NULL || count < 1) return -EINVAL;
+    if (count > CNET_MAX_ADDRESSES) count = CNET_MAX_ADDRESSES;
+    int order[CNET_MAX_ADDRESSES];
+    order_for_connect(list, count, order);
+
+    struct connect_attempts attempts;
+    attempts.count = 0;
+    int started = 0;
+    int last_error = -ECONNREFUSED; /* replaced by the first real failure */
+    const int64_t start = monotonic_ms();
+    const int64_t deadline = timeout_ms > 0 ? start + timeout_ms : INT64_MAX;
+    int64_t next_attempt_at = start;
+
     for (;;) {
-        struct pollfd p = {.fd = fd, .events = POLLOUT, .revents = 0};
-        int wait_ms = -1;
-        if (timeout_ms > 0) {
-            int64_t left = deadline - monotonic_ms();
-            if (left <= 0) { close(fd); return -ETIMEDOUT; }
-            wait_ms = (int)left;
+        int64_t now = monotonic_ms();
+        if (now >= deadline) break;
+        if (started < count && (attempts.count == 0 || now >= next_attempt_at)) {
+            int i = order[started++];
+            int fd = cnet_connect_start((const struct sockaddr *)&list[i].addr, list[i].len);
+            if (fd < 0) {
+                last_error = fd; /* failed at once: the next address starts now */
+                continue;
+            }
+            attempts.poll[attempts.count] = (struct pollfd){.fd = fd, .events = POLLOUT, .revents = 0};
+            attempts.index[attempts.count++] = i;
+            next_attempt_at = now + CNET_CONNECT_ATTEMPT_DELAY_MS;
+            continue;
         }
-        int n = poll(&p, 1, wait_ms);
-        if (n < 0) {
+        if (attempts.count == 0) return last_error; /* every address failed */
+
+        int64_t wake_at = started < count && next_attempt_at < deadline ? next_attempt_at : deadline;
+        int wait_ms = wake_at == INT64_MAX ? -1 : poll_wait_ms(now, wake_at);
+        int ready = poll(attempts.poll, (nfds_t)attempts.count, wait_ms);
+        if (ready < 0) {
             if (errno == EINTR) continue;
-            int err = errno;
-            close(fd);
-            return -err;
+            int err = -errno;
+            close_attempts(&attempts);
+            return err;
         }
-        if (n == 0) { close(fd); return -ETIMEDOUT; }
-        break;
+        /* Answered attempts leave the set; of those that connected, the
+         * earliest started wins and every other attempt is closed. */
+        int kept = 0, winner = -1, winner_index = -1;
+        for (int k = 0; k < attempts.count; k++) {
+            struct pollfd entry = attempts.poll[k];
+            if (winner < 0 && entry.revents != 0) {
+                int rc = cnet_connect_result(entry.fd);
+                if (rc == 0 && !(flags & CNET_NONBLOCK)) rc = cnet_set_nonblocking(entry.fd, 0);
+                if (rc == 0) {
+                    winner = entry.fd;
+                    winner_index = attempts.index[k];
+                    continue;
+                }
+                close(entry.fd);
+                last_error = rc;
+                next_attempt_at = now; /* a failure starts the next attempt at once */
+                continue;
+            }
+            attempts.poll[kept] = entry;
+            attempts.index[kept++] = attempts.index[k];
+        }
+        attempts.count = kept;
+        if (winner >= 0) {
+            close_attempts(&attempts);
+            if (chosen != NULL) *chosen = winner_index;
+            return winner;
+        }
     }
-    int rc = cnet_connect_result(fd);
-    if (rc == 0 && !(flags & CNET_NONBLOCK)) rc = cnet_set_nonblocking(fd, 0);
-    if (rc < 0) {
-        close(fd);
-        return rc;
-    }
-    return fd;
+    close_attempts(&attempts);
+    return -ETIMEDOUT;
 }
 
 int cnet_tcp_connect_host(const char *host, uint16_t port, int timeout_ms, int flags) {
-    struct sockaddr_storage ss;
-    socklen_t len = 0;
-    int rc = cnet_resolve(host, port, 0, &ss, &len);
-    if (rc < 0) return rc;
-    return cnet_tcp_connect((struct sockaddr *)&ss, len, timeout_ms, flags);
+    struct cnet_address list[CNET_MAX_ADDRESSES];
+    memset(list, 0, sizeof(list));
+    int count = cnet_resolve_all(host, port, 0, list, CNET_MAX_ADDRESSES);
+    if (count < 0) return count;
+    return cnet_tcp_connect_list(list, count, timeout_ms, flags, NULL);
 }
 
 int cnet_shutdown_write(int fd) {
@@ -225,6 +332,8 @@ int cnet_close(int fd) {
 /* ---------------------------------------------------------------- blocking loops */
 
 ssize_t cnet_send_all(int fd, const void *buf, size_t len, size_t *sent) {
+    if (sent != NULL) *sent = 0;
+    if (len > SSIZE_MAX) return -EINVAL;
     const char *p = buf;
     size_t done = 0;
     ssize_t result = 0;
@@ -240,6 +349,8 @@ ssize_t cnet_send_all(int fd, const void *buf, size_t len, size_t *sent) {
 }
 
 ssize_t cnet_recv_all(int fd, void *buf, size_t len, size_t *received) {
+    if (received != NULL) *received = 0;
+    if (len > SSIZE_MAX) return -EINVAL;
     char *p = buf;
     size_t done = 0;
     ssize_t result = 0;
@@ -258,6 +369,7 @@ ssize_t cnet_recv_all(int fd, void *buf, size_t len, size_t *received) {
 /* ---------------------------------------------------------------- non-blocking */
 
 ssize_t cnet_send(int fd, const void *buf, size_t len) {
+    if (len > SSIZE_MAX) return -EINVAL; /* the result must fit in ssize_t */
     for (;;) {
         ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
         if (n >= 0) return n;
@@ -267,6 +379,7 @@ ssize_t cnet_send(int fd, const void *buf, size_t len) {
 }
 
 ssize_t cnet_recv(int fd, void *buf, size_t len) {
+    if (len > SSIZE_MAX) return -EINVAL; /* the result must fit in ssize_t */
     for (;;) {
         ssize_t n = recv(fd, buf, len, 0);
         if (n >= 0) return n;
@@ -276,6 +389,7 @@ ssize_t cnet_recv(int fd, void *buf, size_t len) {
 }
 
 ssize_t cnet_send_some(int fd, const void *buf, size_t len) {
+    if (len > SSIZE_MAX) return -EINVAL; /* the result must fit in ssize_t */
     const char *p = buf;
     size_t done = 0;
     while (done < len) {
@@ -288,6 +402,7 @@ ssize_t cnet_send_some(int fd, const void *buf, size_t len) {
 }
 
 ssize_t cnet_recv_some(int fd, void *buf, size_t len) {
+    if (len > SSIZE_MAX) return -EINVAL; /* the result must fit in ssize_t */
     char *p = buf;
     size_t done = 0;
     while (done < len) {
@@ -351,7 +466,47 @@ int cnet_socket_error(int fd) {
 
 /* ---------------------------------------------------------------- errors */
 
+/* The magnitude of a resolver error, |EAI_*|, or 0 for any other value. */
+static int gai_magnitude(int rc) {
+    /* -INT_MIN overflows (undefined behaviour); it is no error code anyway. */
+    if (rc == INT_MIN) return 0;
+    if (rc < 0) rc = -rc;
+    return rc > CNET_GAI_ERROR_BASE && rc < 2 * CNET_GAI_ERROR_BASE ? rc - CNET_GAI_ERROR_BASE : 0;
+}
+
+int cnet_is_gai_error(int rc) { return gai_magnitude(rc) != 0; }
+
+int cnet_gai_code(int rc) {
+    int magnitude = gai_magnitude(rc);
+    /* glibc's EAI_* values are negative, the BSDs' positive. */
+    return EAI_NONAME < 0 ? -magnitude : magnitude;
+}
+
+const char *cnet_gai_strerror(int rc) {
+    if (!cnet_is_gai_error(rc)) return "Unknown resolver error";
+    return gai_strerror(cnet_gai_code(rc));
+}
+
+static const char *gai_name(int code) {
+    switch (code) {
+#define CNET_NAME(e) case e: return #e;
+    CNET_NAME(EAI_BADFLAGS) CNET_NAME(EAI_NONAME) CNET_NAME(EAI_AGAIN)
+    CNET_NAME(EAI_FAIL) CNET_NAME(EAI_FAMILY) CNET_NAME(EAI_SOCKTYPE)
+    CNET_NAME(EAI_SERVICE) CNET_NAME(EAI_MEMORY) CNET_NAME(EAI_SYSTEM)
+    CNET_NAME(EAI_OVERFLOW)
+#ifdef EAI_NODATA
+    CNET_NAME(EAI_NODATA)
+#endif
+#ifdef EAI_ADDRFAMILY
+    CNET_NAME(EAI_ADDRFAMILY)
+#endif
+#undef CNET_NAME
+    default: return "EUNKNOWN";
+    }
+}
+
 const char *cnet_errno_name(int err) {
+    if (cnet_is_gai_error(err)) return gai_name(cnet_gai_code(err));
     /* -INT_MIN overflows (undefined behaviour); it is no errno anyway. */
     if (err == INT_MIN) return "EUNKNOWN";
     if (err < 0) err = -err;
@@ -387,9 +542,6 @@ const char *cnet_errno_name(int err) {
 }
 
 /* ---------------------------------------------------------------- event loop plumbing */
-
-#include <sys/eventfd.h>
-#include <sys/signalfd.h>
 
 _Static_assert(CNET_EV_READ == EPOLLIN, "CNET_EV_READ");
 _Static_assert(CNET_EV_WRITE == EPOLLOUT, "CNET_EV_WRITE");
@@ -458,13 +610,21 @@ int64_t cnet_eventfd_drain(int fd) {
 }
 
 int cnet_signalfd_open(const int *signals, int count) {
+    if (count < 0 || (count > 0 && signals == NULL)) return -EINVAL;
     sigset_t mask;
     sigemptyset(&mask);
-    for (int i = 0; i < count; i++) sigaddset(&mask, signals[i]);
-    int rc = pthread_sigmask(SIG_BLOCK, &mask, NULL);
-    if (rc != 0) return -rc;
+    for (int i = 0; i < count; i++)
+        if (sigaddset(&mask, signals[i]) < 0) return -EINVAL;
+    /* The descriptor first: if it cannot be made, no signal was blocked, so
+     * SIGINT/SIGTERM keep their default action and a Ctrl-C still works. */
     int fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-    return fd < 0 ? -errno : fd;
+    if (fd < 0) return -errno;
+    int rc = pthread_sigmask(SIG_BLOCK, &mask, NULL);
+    if (rc != 0) {
+        close(fd);
+        return -rc;
+    }
+    return fd;
 }
 
 int cnet_signalfd_read(int fd) {

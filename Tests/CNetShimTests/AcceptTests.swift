@@ -51,4 +51,25 @@ final class AcceptTests: XCTestCase {
         XCTAssertNotEqual(ShimIO.descriptorFlags(client) & FD_CLOEXEC, 0, "client FD_CLOEXEC")
         XCTAssertEqual(ShimIO.statusFlags(client) & O_NONBLOCK, 0, "blocking connect result")
     }
+
+    /// The peer storage is zeroed before accept fills it: no stale bytes
+    /// past the sockaddr_in the kernel writes.
+    func testAcceptZeroesThePeerStorage() throws {
+        var port: UInt16 = 0
+        let listener = try ShimFailure.check(cnet_tcp_listen_host("127.0.0.1", 0, 16, 0, &port), "listen")
+        defer { _ = cnet_close(listener) }
+        let client = try ShimFailure.check(
+            cnet_tcp_connect_host("127.0.0.1", port, LoopbackPair.safetyTimeoutMilliseconds, 0), "connect")
+        defer { _ = cnet_close(client) }
+        try LoopbackPair.waitReadable(listener, milliseconds: LoopbackPair.safetyTimeoutMilliseconds)
+
+        var peer = sockaddr_storage()
+        _ = withUnsafeMutableBytes(of: &peer) { $0.initializeMemory(as: UInt8.self, repeating: 0xAA) }
+        var length: socklen_t = 0
+        let accepted = try ShimFailure.check(cnet_accept(listener, &peer, &length), "cnet_accept")
+        defer { _ = cnet_close(accepted) }
+        XCTAssertEqual(length, socklen_t(MemoryLayout<sockaddr_in>.size))
+        let tail = withUnsafeBytes(of: &peer) { Array($0[Int(length)...]) }
+        XCTAssertEqual(tail, [UInt8](repeating: 0, count: tail.count))
+    }
 }

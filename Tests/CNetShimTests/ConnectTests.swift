@@ -37,19 +37,6 @@ final class ConnectTests: XCTestCase {
         XCTAssertEqual(ShimIO.recvAll(pair.server, count: 1).bytes, [42])
     }
 
-    /// The name has an empty label, so it fails in the resolver itself,
-    /// without asking any DNS server.
-    func testResolveOfNonsenseNameGivesEADDRNOTAVAIL() {
-        var storage = sockaddr_storage()
-        var length: socklen_t = 0
-        let result = cnet_resolve("no-such-host..invalid", 80, 0, &storage, &length)
-        XCTAssertEqual(result, -EADDRNOTAVAIL, "got \(ShimFailure.errnoName(Int(result)))")
-
-        let connect = cnet_tcp_connect_host("no-such-host..invalid", 80, 1000, 0)
-        if connect >= 0 { _ = cnet_close(connect) }
-        XCTAssertEqual(connect, -EADDRNOTAVAIL, "connect_host: \(ShimFailure.errnoName(Int(connect)))")
-    }
-
     func testResolveOfIPv6LiteralGivesIPv6Address() throws {
         let address = try ResolvedAddress.resolve("::1", port: 8080)
         XCTAssertEqual(Int32(address.storage.ss_family), AF_INET6)

@@ -137,4 +137,35 @@ final class ListenTests: XCTestCase {
         let rc = address.withSockaddr { bind(fd, $0, $1) }
         return rc < 0 ? -errno : 0
     }
+
+    /// cnet_tcp_listen on an address the caller resolved: IPv6 sockets are
+    /// dual-stack, the flags apply, and bad input is -errno.
+    func testListenOnAResolvedAddressAppliesItsFlags() throws {
+        let any = try ResolvedAddress.resolve("::", port: 0, passive: true)
+        var port: UInt16 = 0
+        let listener = try ShimFailure.check(
+            any.withSockaddr { cnet_tcp_listen($0, $1, 8, CNET_LISTEN_REUSEPORT | CNET_NONBLOCK, &port) }, "listen")
+        defer { _ = cnet_close(listener) }
+        XCTAssertNotEqual(port, 0)
+        var value: Int32 = -1
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        XCTAssertEqual(getsockopt(listener, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &value, &length), 0)
+        XCTAssertEqual(value, 0, "dual-stack")
+        XCTAssertEqual(getsockopt(listener, SOL_SOCKET, SO_REUSEPORT, &value, &length), 0)
+        XCTAssertEqual(value, 1, "CNET_LISTEN_REUSEPORT")
+        XCTAssertEqual(getsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &value, &length), 0)
+        XCTAssertEqual(value, 1, "SO_REUSEADDR always")
+        XCTAssertNotEqual(ShimIO.statusFlags(listener) & O_NONBLOCK, 0, "CNET_NONBLOCK")
+        try assertExchange(listener: listener, connectHost: "127.0.0.1", port: port)
+
+        XCTAssertEqual(cnet_tcp_listen(nil, 0, 8, 0, nil), -EINVAL)
+        var unspecified = sockaddr_storage()
+        unspecified.ss_family = sa_family_t(AF_UNSPEC)
+        let bad = withUnsafePointer(to: &unspecified) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                cnet_tcp_listen($0, socklen_t(MemoryLayout<sockaddr_in>.size), 8, 0, nil)
+            }
+        }
+        XCTAssertEqual(bad, -EAFNOSUPPORT)
+    }
 }

@@ -98,8 +98,9 @@ public struct EchoClient: Sendable {
     var target: String { SocketAddress.display(host: options.host, port: options.port) }
 
     func connect() throws(TrustError) -> Int32 {
-        var (address, length) = try SocketAddress.resolve(host: options.host, port: options.port)
-        let fd = EchoClient.connect(&address, length, timeoutMs: timeoutMs)
+        let addresses = try SocketAddress.resolveAll(
+            host: options.host, port: options.port, portSetting: "the PORT argument")
+        let fd = SocketAddress.connect(addresses, timeoutMs: timeoutMs).fd
         if fd < 0 {
             let errno = Errno(rawValue: fd)
             let why = errno == .timedOut ? "timed out after \(options.timeout) s" : errno.description
@@ -110,14 +111,6 @@ public struct EchoClient: Sendable {
         _ = cnet_set_recv_timeout(fd, timeoutMs)
         _ = cnet_set_send_timeout(fd, timeoutMs)
         return fd
-    }
-
-    /// `cnet_tcp_connect` takes a generic sockaddr: the storage outlives the
-    /// call and `length` is what the resolver wrote, so the rebinding is safe.
-    static func connect(_ address: inout sockaddr_storage, _ length: socklen_t, timeoutMs: Int32) -> Int32 {
-        withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { cnet_tcp_connect($0, length, timeoutMs, 0) }
-        }
     }
 
     // MARK: - Framed

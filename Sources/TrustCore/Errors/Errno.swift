@@ -8,6 +8,10 @@ import CNetShim
 ///
 /// CNetShim returns `-errno`; `Errno.check` turns that convention into a
 /// Swift value or a thrown `TrustError` naming the failed operation.
+/// A failed name lookup comes back from CNetShim as a resolver error
+/// (`CNET_GAI_ERROR`, outside the errno range); it travels in the same type
+/// so that one value reaches logs and the exit-code table, and
+/// `isResolverError` tells the two apart.
 public struct Errno: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: Int32
 
@@ -15,11 +19,19 @@ public struct Errno: RawRepresentable, Hashable, Sendable, CustomStringConvertib
         self.rawValue = rawValue < 0 ? -rawValue : rawValue
     }
 
-    /// The symbolic name used in structured logs, e.g. `"ECONNRESET"`.
+    /// The symbolic name used in structured logs, e.g. `"ECONNRESET"`, or
+    /// `"EAI_NONAME"` for a resolver error.
     public var name: String { String(cString: cnet_errno_name(rawValue)) }
 
-    /// The C library's human description, e.g. "Connection reset by peer".
-    public var message: String { String(cString: strerror(rawValue)) }
+    /// The C library's human description, e.g. "Connection reset by peer";
+    /// for a resolver error, getaddrinfo's own ("Name or service not known").
+    public var message: String {
+        if isResolverError { return String(cString: cnet_gai_strerror(rawValue)) }
+        return String(cString: strerror(rawValue))
+    }
+
+    /// True for a getaddrinfo failure (EAI_NONAME, EAI_AGAIN ...), false for an errno.
+    public var isResolverError: Bool { cnet_is_gai_error(rawValue) != 0 }
 
     public var description: String { "\(name): \(message)" }
 

@@ -26,6 +26,11 @@ public enum ErrorTable {
     }
 
     public static func exitStatus(for errno: Errno) -> ExitStatus {
+        // Every resolver failure, a temporary one (EAI_AGAIN: no resolver
+        // reachable) included, is "host unknown": the name could not be
+        // turned into an address, and the message carries the resolver's
+        // reason (docs/cnetshim.md, "Name lookup errors").
+        if errno.isResolverError { return .hostUnknown }
         switch errno.rawValue {
         case ECONNREFUSED, ENETUNREACH, EHOSTUNREACH, EHOSTDOWN, ENETDOWN, EADDRINUSE, EADDRNOTAVAIL:
             return .unavailable

@@ -5,6 +5,8 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
     case usage = 64
     /// An echo came back different from what was sent.
     case dataError = 65
+    /// A host name that does not resolve (with the resolver's reason).
+    case hostUnknown = 68
     /// Connection refused or unreachable; address already in use.
     case unavailable = 69
     /// A bug. Never a crash without a message.

@@ -26,7 +26,8 @@ public struct LoadTest: Sendable {
     /// - Parameter progress: draw a progress bar on stderr (callers pass
     ///   `isatty(2)`: a bar is for a person watching a terminal).
     public func run(progress showProgress: Bool = false) throws(TrustError) -> LoadTestReport {
-        let (address, length) = try SocketAddress.resolve(host: options.host, port: options.port)
+        let (address, length) = try SocketAddress.firstReachable(
+            host: options.host, port: options.port, timeoutMs: Int32(clamping: Int64(options.timeout * 1000)))
         let limit = DescriptorLimit.raise()
         let concurrency = options.effectiveConcurrency
         if concurrency + LoadTest.descriptorReserve > limit {

@@ -116,13 +116,8 @@ public final class StreamService<Handler: StreamHandler> {
             let port = cnet_local_port(options.inheritedListeners[0])
             return (options.inheritedListeners, UInt16(clamping: max(port, 0)))
         }
-        var bound: UInt16 = 0
-        let fd = cnet_tcp_listen_host(options.host, options.port, options.backlog, CNET_NONBLOCK, &bound)
-        if fd < 0 {
-            throw TrustError.system(
-                Errno(rawValue: fd),
-                operation: "cannot listen on \(SocketAddress.display(host: options.host, port: options.port))")
-        }
+        let (fd, bound) = try SocketAddress.listen(
+            host: options.host, port: options.port, backlog: options.backlog, flags: CNET_NONBLOCK)
         return ([fd], bound)
     }
 
