@@ -12,7 +12,7 @@ ENTRY_POINTS := trustctl echo-client echo-load-test
 # get a normal libcnetshim.a.
 CNET_VERSION := 0.1.0
 CNET_BUILD := .build/cnetshim
-CNET_OBJ := $(CNET_BUILD)/cnetshim.o
+CNET_OBJ := $(CNET_BUILD)/cnetshim.o $(CNET_BUILD)/cnet_uring.o
 CNET_LIB := $(CNET_BUILD)/libcnetshim.a
 CNET_CFLAGS := -O2 -fPIC -Wall -Wextra -D_GNU_SOURCE -Iinclude
 
@@ -53,10 +53,12 @@ test:
 
 cnetshim: $(CNET_LIB)
 
-$(CNET_OBJ): Sources/CNetShim/cnetshim.c include/cnetshim.h
+# One object per source file: a program that uses no cnet_uring_* call
+# pulls no io_uring code from the archive, so it needs no -luring.
+$(CNET_BUILD)/%.o: Sources/CNetShim/%.c include/cnetshim.h
 	@mkdir -p $(CNET_BUILD)
-	@echo "==> cc $(CNET_CFLAGS) -c Sources/CNetShim/cnetshim.c"
-	@$(CC) $(CNET_CFLAGS) -c Sources/CNetShim/cnetshim.c -o $@
+	@echo "==> cc $(CNET_CFLAGS) -c $<"
+	@$(CC) $(CNET_CFLAGS) -c $< -o $@
 
 $(CNET_LIB): $(CNET_OBJ)
 	@rm -f $@
