@@ -399,6 +399,11 @@ int cnet_uring_prep_recv(cnet_uring *ring, int fd, void *buf, size_t len, uint64
  * -EPIPE / -ECONNRESET, never SIGPIPE.  Keep one send in flight per
  * connection: two in flight may complete out of order. */
 int cnet_uring_prep_send(cnet_uring *ring, int fd, const void *buf, size_t len, uint64_t user_data);
+/* The same send with MSG_DONTWAIT: when the socket cannot take anything
+ * now it completes with -EAGAIN at once instead of waiting in the kernel
+ * (so the caller can keep its own copy and release the buffer). */
+int cnet_uring_prep_send_nowait(cnet_uring *ring, int fd, const void *buf, size_t len,
+                                uint64_t user_data);
 /* One read(2) into buf (an eventfd's 8 bytes, a signalfd_siginfo); a
  * non-blocking eventfd or signalfd waits for data like a blocking one. */
 int cnet_uring_prep_read(cnet_uring *ring, int fd, void *buf, unsigned len, uint64_t user_data);
@@ -446,9 +451,17 @@ unsigned cnet_uring_sq_pending(const cnet_uring *ring);
  */
 int cnet_uring_bufring_create(cnet_uring *ring, uint16_t group, unsigned entries,
                               unsigned buffer_size, cnet_uring_bufring **out);
+/* The same with `headroom` writable bytes in front of every buffer (a
+ * protocol may prepend bytes to a received chunk and send both at once);
+ * buffers then sit at cnet_uring_bufring_buffer(), not base + id * size. */
+int cnet_uring_bufring_create_headroom(cnet_uring *ring, uint16_t group, unsigned entries,
+                                       unsigned buffer_size, unsigned headroom,
+                                       cnet_uring_bufring **out);
 /* Unregister and free one buffer ring before its ring ends.  NULL ignored. */
 void cnet_uring_bufring_destroy(cnet_uring_bufring *bufring);
-/* Buffer id's memory: base + id * buffer_size. */
+/* Buffer id's memory: cnet_uring_bufring_buffer (base + id * buffer_size
+ * when the ring has no headroom). */
+uint8_t *cnet_uring_bufring_buffer(const cnet_uring_bufring *bufring, uint16_t buffer_id);
 uint8_t *cnet_uring_bufring_base(const cnet_uring_bufring *bufring);
 unsigned cnet_uring_bufring_buffer_size(const cnet_uring_bufring *bufring);
 unsigned cnet_uring_bufring_entries(const cnet_uring_bufring *bufring);

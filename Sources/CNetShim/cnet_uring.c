@@ -48,6 +48,8 @@ struct cnet_uring_bufring {
     size_t buffers_bytes;
     unsigned entries;
     unsigned buffer_size;
+    unsigned headroom; /* writable bytes before each buffer */
+    size_t stride;     /* headroom + buffer_size, 16-byte aligned */
     int mask;
     uint16_t group;
 };
@@ -211,6 +213,18 @@ int cnet_uring_prep_send(cnet_uring *r, int fd, const void *buf, size_t len, uin
     return 0;
 }
 
+int cnet_uring_prep_send_nowait(cnet_uring *r, int fd, const void *buf, size_t len,
+                                uint64_t user_data) {
+    int err = 0;
+    struct io_uring_sqe *sqe = next_sqe(r, &err);
+    if (sqe == NULL) return err;
+    /* MSG_DONTWAIT makes io_uring complete with -EAGAIN instead of parking
+     * the request on the socket's poll queue. */
+    io_uring_prep_send(sqe, fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    io_uring_sqe_set_data64(sqe, user_data);
+    return 0;
+}
+
 int cnet_uring_prep_read(cnet_uring *r, int fd, void *buf, unsigned len, uint64_t user_data) {
     int err = 0;
     struct io_uring_sqe *sqe = next_sqe(r, &err);
@@ -319,6 +333,12 @@ static size_t page_round(size_t bytes) {
 
 int cnet_uring_bufring_create(cnet_uring *r, uint16_t group, unsigned entries, unsigned buffer_size,
                               cnet_uring_bufring **out) {
+    return cnet_uring_bufring_create_headroom(r, group, entries, buffer_size, 0, out);
+}
+
+int cnet_uring_bufring_create_headroom(cnet_uring *r, uint16_t group, unsigned entries,
+                                       unsigned buffer_size, unsigned headroom,
+                                       cnet_uring_bufring **out) {
     if (out == NULL) return -EINVAL;
     *out = NULL;
     if (r == NULL || entries == 0 || entries > CNET_URING_BUFRING_MAX_ENTRIES ||
@@ -329,11 +349,13 @@ int cnet_uring_bufring_create(cnet_uring *r, uint16_t group, unsigned entries, u
     b->ring = r;
     b->entries = entries;
     b->buffer_size = buffer_size;
+    b->headroom = headroom;
+    b->stride = headroom == 0 ? buffer_size : ((size_t)headroom + buffer_size + 15) / 16 * 16;
     b->mask = io_uring_buf_ring_mask(entries);
     b->group = group;
     /* The ring must be page-aligned (the kernel pins it); anonymous maps are. */
     b->br_bytes = page_round((size_t)entries * sizeof(struct io_uring_buf));
-    b->buffers_bytes = page_round((size_t)entries * buffer_size);
+    b->buffers_bytes = page_round((size_t)entries * b->stride);
     int rc = 0;
     void *br = mmap(NULL, b->br_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (br == MAP_FAILED) {
@@ -365,7 +387,7 @@ int cnet_uring_bufring_create(cnet_uring *r, uint16_t group, unsigned entries, u
         return rc;
     }
     for (unsigned i = 0; i < entries; i++)
-        io_uring_buf_ring_add(b->br, b->buffers + (size_t)i * buffer_size, buffer_size,
+        io_uring_buf_ring_add(b->br, cnet_uring_bufring_buffer(b, (uint16_t)i), buffer_size,
                               (unsigned short)i, b->mask, (int)i);
     io_uring_buf_ring_advance(b->br, (int)entries);
     b->next = r->bufrings;
@@ -393,13 +415,16 @@ void cnet_uring_bufring_destroy(cnet_uring_bufring *b) {
 }
 
 uint8_t *cnet_uring_bufring_base(const cnet_uring_bufring *b) { return b->buffers; }
+uint8_t *cnet_uring_bufring_buffer(const cnet_uring_bufring *b, uint16_t buffer_id) {
+    return b->buffers + (size_t)buffer_id * b->stride + b->headroom;
+}
 unsigned cnet_uring_bufring_buffer_size(const cnet_uring_bufring *b) { return b->buffer_size; }
 unsigned cnet_uring_bufring_entries(const cnet_uring_bufring *b) { return b->entries; }
 uint16_t cnet_uring_bufring_group(const cnet_uring_bufring *b) { return b->group; }
 
 int cnet_uring_bufring_return(cnet_uring_bufring *b, uint16_t buffer_id) {
     if (buffer_id >= b->entries) return -EINVAL;
-    io_uring_buf_ring_add(b->br, b->buffers + (size_t)buffer_id * b->buffer_size, b->buffer_size,
+    io_uring_buf_ring_add(b->br, cnet_uring_bufring_buffer(b, buffer_id), b->buffer_size,
                           buffer_id, b->mask, 0);
     io_uring_buf_ring_advance(b->br, 1);
     return 0;
