@@ -20,9 +20,12 @@ let package = Package(
         // The public header's one real copy is include/cnetshim.h; the target
         // reaches it through a symbolic link because SwiftPM refuses a
         // publicHeadersPath outside the target folder.
+        // The io_uring layer (cnet_uring.c) is built on liburing: Debian's
+        // liburing-dev, which .ci/run installs.
         .target(
             name: "CNetShim",
-            cSettings: [.define("_GNU_SOURCE")]
+            cSettings: [.define("_GNU_SOURCE")],
+            linkerSettings: [.linkedLibrary("uring")]
         ),
         .target(
             name: "TrustCore",

@@ -335,6 +335,249 @@ int cnet_gai_code(int rc);
  * The string is static; never free it. */
 const char *cnet_gai_strerror(int rc);
 
+/* ------------------------------------------------------------------------
+ * io_uring (Linux 6.0 or later; implemented on liburing, see docs/io_uring.md)
+ *
+ * One ring per event loop, created and used by one thread only: with
+ * CNET_URING_SETUP_SINGLE_ISSUER the kernel binds the ring to the thread
+ * that created it (another thread's submit fails with -EEXIST) and the
+ * ring's descriptor is registered for that thread.  Everything is allocated
+ * by cnet_uring_create / cnet_uring_bufring_create; the prep, submit and
+ * completion calls allocate nothing.
+ *
+ * A loop turn:
+ *
+ *     cnet_uring_prep_*(...)                     queue SQEs (no syscall)
+ *     cnet_uring_submit_and_wait(r, 1, t)        one io_uring_enter
+ *     while ((n = cnet_uring_peek(r, &cqe)) > 0) {
+ *         for (i = 0; i < n; i++) handle(cqe[i]); // may prep more SQEs
+ *         cnet_uring_cq_advance(r, n);
+ *     }
+ *
+ * user_data is the caller's 64-bit tag, echoed in the CQE.  The suggested
+ * layout (cnet_uring_user_data below): kind in bits 56-63, generation in
+ * bits 32-55, slot in bits 0-31, so the slot half matches the epoll token
+ * layout.  Never use all ones: liburing reserves it on kernels without
+ * IORING_FEAT_EXT_ARG.
+ * ------------------------------------------------------------------------ */
+
+/* Setup flags, the kernel's IORING_SETUP_* values (plain literals so Swift
+ * imports them; cnet_uring.c asserts they match). */
+#define CNET_URING_SETUP_SUBMIT_ALL 0x0080u    /* keep submitting past a bad SQE */
+#define CNET_URING_SETUP_COOP_TASKRUN 0x0100u  /* no IPI for completions */
+#define CNET_URING_SETUP_SINGLE_ISSUER 0x1000u /* one thread submits (6.0) */
+#define CNET_URING_SETUP_DEFER_TASKRUN 0x2000u /* completions run only in our enter (6.1) */
+/* What a loop asks for: SINGLE_ISSUER | DEFER_TASKRUN | SUBMIT_ALL. */
+#define CNET_URING_SETUP_PREFERRED 0x3080u
+
+/* CQE flags (IORING_CQE_F_*). */
+#define CNET_URING_CQE_F_BUFFER 0x1u        /* bits 16-31 hold a buffer id */
+#define CNET_URING_CQE_F_MORE 0x2u          /* the multishot request stays armed */
+#define CNET_URING_CQE_F_SOCK_NONEMPTY 0x4u /* more data was waiting after this recv */
+#define CNET_URING_CQE_BUFFER_SHIFT 16
+
+/* cnet_uring_probe: which step failed. */
+#define CNET_URING_STEP_NONE 0
+#define CNET_URING_STEP_SETUP 1          /* io_uring_setup */
+#define CNET_URING_STEP_BUFFER_RING 2    /* registering a provided buffer ring */
+#define CNET_URING_STEP_MULTISHOT_RECV 3 /* a multishot recv on a socketpair */
+
+/* Buffer ring limits: entries is a power of two up to 32768 (the kernel's),
+ * buffer ids are 16 bits. */
+#define CNET_URING_BUFRING_MAX_ENTRIES 32768u
+
+/* The kernel's struct io_uring_cqe (16-byte CQEs), same layout; read the
+ * fields straight from the ring memory cnet_uring_peek points at. */
+typedef struct cnet_uring_cqe {
+    uint64_t user_data;
+    int32_t res;    /* >= 0 result, or -errno */
+    uint32_t flags; /* CNET_URING_CQE_F_* and the buffer id */
+} cnet_uring_cqe;
+
+typedef struct cnet_uring cnet_uring;                 /* opaque: one ring */
+typedef struct cnet_uring_bufring cnet_uring_bufring; /* opaque: one provided buffer ring */
+
+/* What cnet_uring_create got from the kernel. */
+typedef struct cnet_uring_info {
+    unsigned setup_flags;    /* the CNET_URING_SETUP_* the kernel took */
+    unsigned features;       /* IORING_FEAT_* the kernel reported */
+    unsigned attempts;       /* io_uring_setup calls made (1 = no fallback) */
+    unsigned sq_entries;     /* as sized by the kernel */
+    unsigned cq_entries;
+    int ring_fd_registered;  /* 1: enter uses the registered ring index */
+} cnet_uring_info;
+
+/* Why io_uring can or cannot be used here (cnet_uring_probe). */
+#define CNET_URING_REASON_LEN 256
+typedef struct cnet_uring_support {
+    int error;            /* 0 when usable, else -errno of the failing step */
+    int step;             /* CNET_URING_STEP_* that failed; NONE when usable */
+    int disabled_sysctl;  /* kernel.io_uring_disabled (0, 1, 2), -1 if absent */
+    unsigned setup_flags; /* flags the probe ring got (when setup worked) */
+    unsigned features;
+    char reason[CNET_URING_REASON_LEN]; /* one line for humans; "" when usable */
+} cnet_uring_support;
+
+/*
+ * Can this process use the io_uring backend?  Creates a throwaway ring with
+ * the preferred flags (falling back as cnet_uring_create does), registers a
+ * one-buffer ring and runs one multishot recv on a socketpair, then tears it
+ * all down.  Fills *out and returns out->error: 0, or the -errno that stopped
+ * it, with out->reason saying why in words: the kernel.io_uring_disabled
+ * sysctl, a seccomp filter (EPERM or ENOSYS, such as Docker's default
+ * profile), the RLIMIT_MEMLOCK limit (ENOMEM), or a kernel too old for a
+ * needed feature (EINVAL).  Call it once at start, from any thread.
+ */
+int cnet_uring_probe(cnet_uring_support *out);
+/* out->reason as a C string (for Swift, which sees the array as a tuple). */
+const char *cnet_uring_support_reason(const cnet_uring_support *support);
+
+/*
+ * Create a ring with sq_entries submission entries (1..32768, rounded up to
+ * a power of two) and cq_entries completion entries (0: the kernel's
+ * default of twice sq_entries; more is wise with multishot requests).
+ * flags: CNET_URING_SETUP_* wanted, normally CNET_URING_SETUP_PREFERRED.
+ * When the kernel refuses (EINVAL) it falls back one step at a time: first
+ * drop flags this layer does not know, then DEFER_TASKRUN becomes
+ * COOP_TASKRUN, then drop SINGLE_ISSUER, then COOP_TASKRUN, then
+ * SUBMIT_ALL; cnet_uring_get_info says what took.  Other errors (EPERM,
+ * ENOSYS, ENOMEM) are returned at once; cnet_uring_probe explains them.
+ * The ring's descriptor is close-on-exec.  Returns 0 and *out, or -errno.
+ */
+int cnet_uring_create(unsigned sq_entries, unsigned cq_entries, unsigned flags,
+                      cnet_uring **out);
+/* Close the ring (the kernel cancels what is in flight) and free it and
+ * its buffer rings.  NULL is ignored. */
+void cnet_uring_destroy(cnet_uring *ring);
+/* The ring's descriptor (for diagnostics; the calls below take the ring). */
+int cnet_uring_fd(const cnet_uring *ring);
+void cnet_uring_get_info(const cnet_uring *ring, cnet_uring_info *out);
+
+/*
+ * Queue one SQE each (no syscall).  They return 0, or -EBUSY when the
+ * submission queue is full even after submitting what it held (that submit
+ * is the only syscall a prep call can make), or the submit's -errno.
+ */
+
+/* Multishot accept4(SOCK_CLOEXEC, plus SOCK_NONBLOCK if flags has
+ * CNET_NONBLOCK): one CQE per connection, res = the new descriptor.  A CQE
+ * without F_MORE (e.g. res = -EMFILE) ends it: re-arm.  (Linux 5.19) */
+int cnet_uring_prep_accept_multishot(cnet_uring *ring, int listen_fd, int flags,
+                                     uint64_t user_data);
+/* Multishot recv into buffers picked from bufring: one CQE per arrival,
+ * res = bytes, F_BUFFER set and the buffer id in the flags; the buffer is
+ * the caller's until cnet_uring_bufring_return.  It ends (no F_MORE) at end
+ * of stream (res 0), on an error, on -ENOBUFS when the ring has no buffer
+ * left, or when the kernel chooses to (a last CQE may still carry data):
+ * re-arm if the connection lives on.  (Linux 6.0) */
+int cnet_uring_prep_recv_multishot(cnet_uring *ring, int fd, const cnet_uring_bufring *bufring,
+                                   uint64_t user_data);
+/* One recv into the caller's buffer (kept valid until the CQE). */
+int cnet_uring_prep_recv(cnet_uring *ring, int fd, void *buf, size_t len, uint64_t user_data);
+/* One send(MSG_NOSIGNAL) of buf[0..len) (kept valid until the CQE):
+ * res = bytes sent, which can be less than len (send the rest next), or
+ * -EPIPE / -ECONNRESET, never SIGPIPE.  Keep one send in flight per
+ * connection: two in flight may complete out of order. */
+int cnet_uring_prep_send(cnet_uring *ring, int fd, const void *buf, size_t len, uint64_t user_data);
+/* The same send with MSG_DONTWAIT: when the socket cannot take anything
+ * now it completes with -EAGAIN at once instead of waiting in the kernel
+ * (so the caller can keep its own copy and release the buffer). */
+int cnet_uring_prep_send_nowait(cnet_uring *ring, int fd, const void *buf, size_t len,
+                                uint64_t user_data);
+/* One read(2) into buf (an eventfd's 8 bytes, a signalfd_siginfo); a
+ * non-blocking eventfd or signalfd waits for data like a blocking one. */
+int cnet_uring_prep_read(cnet_uring *ring, int fd, void *buf, unsigned len, uint64_t user_data);
+/* Poll fd for CNET_EV_* events: res = the events that fired.  multishot != 0
+ * keeps it armed (F_MORE) and posts a CQE on every wake-up.  (5.13) */
+int cnet_uring_prep_poll(cnet_uring *ring, int fd, uint32_t events, int multishot,
+                         uint64_t user_data);
+/* Cancel the request tagged target (all != 0: every request with that
+ * tag).  The cancelled request completes with -ECANCELED (a multishot
+ * without F_MORE); this SQE's own CQE has res 0 (or the count with all),
+ * -ENOENT if nothing matched, -EALREADY if it was already running. */
+int cnet_uring_prep_cancel(cnet_uring *ring, uint64_t target, int all, uint64_t user_data);
+/* Cancel every request on fd (res = how many; -ENOENT if none).  Queue it
+ * before closing fd: close() does not cancel, and a request in flight keeps
+ * the socket open (the peer sees no FIN) until it completes.  (5.19) */
+int cnet_uring_prep_cancel_fd(cnet_uring *ring, int fd, uint64_t user_data);
+/* A no-op that completes with res 0. */
+int cnet_uring_prep_nop(cnet_uring *ring, uint64_t user_data);
+
+/* Submit the queued SQEs without waiting: how many were submitted. */
+int cnet_uring_submit(cnet_uring *ring);
+/*
+ * The loop's one syscall: submit the queued SQEs and wait until at least
+ * wait_nr CQEs are ready or timeout_ns passes (< 0: no limit; 0: do not
+ * block).  Returns the number of CQEs ready (0 on timeout, or when a signal
+ * interrupted the wait), or -errno: -EBUSY / -EAGAIN mean the kernel could
+ * not take the SQEs now (they stay queued): reap CQEs and call again.
+ */
+int cnet_uring_submit_and_wait(cnet_uring *ring, unsigned wait_nr, int64_t timeout_ns);
+/* Ready CQEs, without a syscall: *first points at the oldest; returns how
+ * many follow it contiguously (at most the rest, up to the ring's wrap).
+ * They stay valid until cnet_uring_cq_advance; call again until it is 0. */
+unsigned cnet_uring_peek(cnet_uring *ring, const cnet_uring_cqe **first);
+/* Mark the next count CQEs seen (their slots go back to the kernel). */
+void cnet_uring_cq_advance(cnet_uring *ring, unsigned count);
+/* SQEs queued and not yet submitted. */
+unsigned cnet_uring_sq_pending(const cnet_uring *ring);
+
+/*
+ * A provided buffer ring: entries buffers of buffer_size bytes in one
+ * mapping, registered as buffer group `group`, all handed to the kernel.
+ * entries: a power of two, 1..CNET_URING_BUFRING_MAX_ENTRIES.  The ring
+ * owns it (cnet_uring_destroy frees it).  Returns 0 and *out, or -errno
+ * (-EINVAL for a bad size, -EEXIST when the group is taken).  (5.19)
+ */
+int cnet_uring_bufring_create(cnet_uring *ring, uint16_t group, unsigned entries,
+                              unsigned buffer_size, cnet_uring_bufring **out);
+/* The same with `headroom` writable bytes in front of every buffer (a
+ * protocol may prepend bytes to a received chunk and send both at once);
+ * buffers then sit at cnet_uring_bufring_buffer(), not base + id * size. */
+int cnet_uring_bufring_create_headroom(cnet_uring *ring, uint16_t group, unsigned entries,
+                                       unsigned buffer_size, unsigned headroom,
+                                       cnet_uring_bufring **out);
+/* Unregister and free one buffer ring before its ring ends.  NULL ignored. */
+void cnet_uring_bufring_destroy(cnet_uring_bufring *bufring);
+/* Buffer id's memory: cnet_uring_bufring_buffer (base + id * buffer_size
+ * when the ring has no headroom). */
+uint8_t *cnet_uring_bufring_buffer(const cnet_uring_bufring *bufring, uint16_t buffer_id);
+uint8_t *cnet_uring_bufring_base(const cnet_uring_bufring *bufring);
+unsigned cnet_uring_bufring_buffer_size(const cnet_uring_bufring *bufring);
+unsigned cnet_uring_bufring_entries(const cnet_uring_bufring *bufring);
+uint16_t cnet_uring_bufring_group(const cnet_uring_bufring *bufring);
+/* Hand buffer id back to the kernel, visible at once.  Return each id
+ * exactly once per CQE that delivered it: a double return lets two recvs
+ * share one buffer.  -EINVAL for an id outside the ring. */
+int cnet_uring_bufring_return(cnet_uring_bufring *bufring, uint16_t buffer_id);
+
+/* CQE flag helpers. */
+static inline int cnet_uring_cqe_has_more(uint32_t flags) {
+    return (flags & CNET_URING_CQE_F_MORE) != 0;
+}
+static inline int cnet_uring_cqe_has_buffer(uint32_t flags) {
+    return (flags & CNET_URING_CQE_F_BUFFER) != 0;
+}
+static inline uint16_t cnet_uring_cqe_buffer_id(uint32_t flags) {
+    return (uint16_t)(flags >> CNET_URING_CQE_BUFFER_SHIFT);
+}
+
+/* The suggested user_data layout: kind (0..254; 255 would make all ones
+ * possible) in bits 56-63, generation (24 bits, wraps) in bits 32-55, slot
+ * in bits 0-31. */
+static inline uint64_t cnet_uring_user_data(uint8_t kind, uint32_t slot, uint32_t generation) {
+    return (uint64_t)kind << 56 | (uint64_t)(generation & 0xffffffu) << 32 | slot;
+}
+static inline uint8_t cnet_uring_user_data_kind(uint64_t user_data) {
+    return (uint8_t)(user_data >> 56);
+}
+static inline uint32_t cnet_uring_user_data_generation(uint64_t user_data) {
+    return (uint32_t)(user_data >> 32) & 0xffffffu;
+}
+static inline uint32_t cnet_uring_user_data_slot(uint64_t user_data) {
+    return (uint32_t)user_data;
+}
+
 #ifdef __cplusplus
 }
 #endif

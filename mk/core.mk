@@ -13,7 +13,7 @@ ENTRY_POINTS := trustctl echo-client echo-load-test
 # asks for the GNU interfaces it uses itself.
 CNET_VERSION := 0.1.0
 CNET_BUILD := .build/cnetshim
-CNET_OBJ := $(CNET_BUILD)/cnetshim.o
+CNET_OBJ := $(CNET_BUILD)/cnetshim.o $(CNET_BUILD)/cnet_uring.o
 CNET_LIB := $(CNET_BUILD)/libcnetshim.a
 CNET_CFLAGS := -std=c11 -O2 -fPIC -Wall -Wextra -pedantic -Iinclude
 
@@ -46,8 +46,9 @@ run: build
 # line would be the runner's last word otherwise.
 TEST_RESULTS := .build/test-results.xml
 test:
-	@echo "==> swift build (debug)"
+	@echo "==> swift build (debug), and examples/kv-server (its tests run it)"
 	@$(SWIFT) build
+	@$(SWIFT) build --package-path examples/kv-server
 	@rm -f $(TEST_RESULTS)
 	@echo "==> swift test --parallel"
 	@$(SWIFT) test --parallel --disable-swift-testing --xunit-output $(TEST_RESULTS); \
@@ -61,10 +62,12 @@ test:
 
 cnetshim: $(CNET_LIB)
 
-$(CNET_OBJ): Sources/CNetShim/cnetshim.c include/cnetshim.h
+# One object per source file: a program that uses no cnet_uring_* call
+# pulls no io_uring code from the archive, so it needs no -luring.
+$(CNET_BUILD)/%.o: Sources/CNetShim/%.c include/cnetshim.h
 	@mkdir -p $(CNET_BUILD)
-	@echo "==> cc $(CNET_CFLAGS) -c Sources/CNetShim/cnetshim.c"
-	@$(CC) $(CNET_CFLAGS) -c Sources/CNetShim/cnetshim.c -o $@
+	@echo "==> cc $(CNET_CFLAGS) -c $<"
+	@$(CC) $(CNET_CFLAGS) -c $< -o $@
 
 $(CNET_LIB): $(CNET_OBJ)
 	@rm -f $@

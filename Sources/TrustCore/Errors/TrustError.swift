@@ -17,6 +17,9 @@ public struct TrustError: Error, Sendable, CustomStringConvertible {
         case closedEarly
         /// A bug (70).
         case `internal`
+        /// A facility this machine does not offer, e.g. `--io io_uring` where
+        /// the kernel refuses it (69).
+        case unavailable
         /// Stopped by a signal before finishing (exit 128 + signal).
         case interrupted
     }
@@ -78,6 +81,7 @@ public struct TrustError: Error, Sendable, CustomStringConvertible {
         case .dataMismatch: return .dataError
         case .closedEarly: return .ioError
         case .internal: return .software
+        case .unavailable: return .unavailable
         case .interrupted: return .temporaryFailure
         case .system: return errno.map(ErrorTable.exitStatus(for:)) ?? .osError
         }

@@ -12,6 +12,10 @@ struct ConnectionSlot: BitwiseCopyable {
     /// number no longer matches.
     var generation: UInt32
     var isOpen: Bool
+    /// The connection's socket. On epoll the slot index is the descriptor;
+    /// on io_uring slots are handed out separately, because a slot must
+    /// outlive its descriptor until the kernel has completed every request.
+    var fd: Int32
     /// Reads are paused while output waits in `pending` (backpressure).
     var readPaused: Bool
     /// Close once `pending` is flushed, with this reason code (0: no).
@@ -32,6 +36,26 @@ struct ConnectionSlot: BitwiseCopyable {
     var serial: UInt64
     var acceptedAt: Int64
     var peer: PeerAddress
+    var uring: UringState
+}
+
+/// A connection's io_uring requests (all zero on epoll).
+struct UringState: BitwiseCopyable {
+    /// Requests in the kernel (the multishot receive counts once); the slot
+    /// is handed out again only at 0.
+    var inflight: UInt16
+    /// The multishot receive is armed.
+    var receiving: Bool
+    /// In this turn's send list.
+    var sendQueued: Bool
+    var sendInFlight: Bool
+    /// Waiting for the socket to take output again (a POLLOUT request).
+    var pollArmed: Bool
+    /// Zero-copy output: the received buffer (id + 1, 0 for none) that a
+    /// handler sent from as it is, and where in it the bytes are.
+    var heldBuffer: Int32
+    var heldCount: Int32
+    var heldBase: UnsafeMutableRawPointer?
 }
 
 /// Descriptor-indexed slots of one worker, with a parallel table of the

@@ -121,5 +121,9 @@ extension ServiceOptions {
             host: settings.host.value, port: settings.port.value, idleTimeout: settings.idleTimeout.value,
             maxClients: settings.maxClients.value, workers: settings.workers.value,
             drainTimeout: settings.drainTimeout.value)
+        // Bridge until `io` is a declared setting of the config table.
+        if let text = ProcessInfo.processInfo.environment["TRUST_ECHO_IO"], let io = IOSelection(rawValue: text) {
+            self.io = io
+        }
     }
 }

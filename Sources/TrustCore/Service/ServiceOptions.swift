@@ -14,6 +14,8 @@ public struct ServiceOptions: Sendable {
     public var backlog: Int32 = 4096
     /// Slots per worker's connection table: the descriptor limit.
     public var descriptorLimit: Int = 1024
+    /// The IO backend wanted (SPEC §18); resolved once when the service runs.
+    public var io: IOSelection = .auto
 
     public init(
         host: String, port: UInt16, idleTimeout: Double, maxClients: Int, workers: Int, drainTimeout: Double

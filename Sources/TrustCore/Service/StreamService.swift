@@ -51,13 +51,14 @@ public final class StreamService<Handler: StreamHandler> {
         let (listeners, bound) = try listen()
         defer { for fd in listeners where !options.inheritedListeners.contains(fd) { _ = cnet_close(fd) } }
 
+        let backend = try options.io.resolve()
         let finished = try EventLoop()
         var workers: [StreamWorker<Handler>] = []
         for index in 0..<options.workers {
             workers.append(
                 try StreamWorker(
-                    index: index, handler: handler, listeners: listeners, options: options, state: state,
-                    logger: logger))
+                    index: index, handler: handler, listeners: listeners, options: options, backend: backend,
+                    state: state, logger: logger))
         }
         counters = workers.map(\.io.counters)
         let finishedWaker = finished.waker
@@ -79,7 +80,7 @@ public final class StreamService<Handler: StreamHandler> {
             "workers": .stringConvertible(options.workers), "max_clients": .stringConvertible(options.maxClients),
             "timeout_s": .stringConvertible(options.idleTimeout),
             "drain_timeout_s": .stringConvertible(options.drainTimeout),
-            "fd_limit": .stringConvertible(options.descriptorLimit),
+            "fd_limit": .stringConvertible(options.descriptorLimit), "io": "\(backend.rawValue)",
         ]
         fields.merge(handler.startFields) { _, protocolValue in protocolValue }
         logger.info("server_started", metadata: fields)
@@ -181,6 +182,6 @@ public final class StreamService<Handler: StreamHandler> {
 
     private func stopWorkers(_ workers: [StreamWorker<Handler>]) {
         state.requestStop()
-        for worker in workers { worker.loop.waker.wake() }
+        for worker in workers { worker.waker.wake() }
     }
 }

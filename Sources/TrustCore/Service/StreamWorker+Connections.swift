@@ -6,33 +6,37 @@ import Logging
 #endif
 
 /// A connection's events: bytes in, output flushed, end of stream, close.
+/// Shared by both backends; `slot` indexes the worker's tables and
+/// `c.pointee.fd` is the socket (the same number on epoll).
 extension StreamWorker {
+    /// epoll: a connection's readiness.
     @inline(__always)
     func service(token: UInt64) {
-        let fd = EventLoop.Token.slot(token)
-        guard fd >= 0, Int(fd) < table.capacity else { return }
-        let c = table.slot(fd)
+        let slot = EventLoop.Token.slot(token)
+        guard slot >= 0, Int(slot) < table.capacity else { return }
+        let c = table.slot(slot)
         guard c.pointee.isOpen, c.pointee.generation == EventLoop.Token.generation(token) else { return }
         if c.pointee.pendingCount > 0 {
-            writable(fd, c)
+            writable(slot, c)
         } else if !c.pointee.readPaused {
-            readable(fd, c)
+            readable(slot, c)
         }
     }
 
-    /// Where a byte enters: one recv into the worker's read buffer. Level
-    /// triggering brings us back if more is waiting, so one recv per event
-    /// keeps every connection's turn short and saves the EAGAIN round.
+    /// Where a byte enters (epoll, and the drain on both): one recv into the
+    /// worker's read buffer. Level triggering brings us back if more is
+    /// waiting, so one recv per event keeps every connection's turn short and
+    /// saves the EAGAIN round.
     @inline(__always)
-    func readable(_ fd: Int32, _ c: UnsafeMutablePointer<ConnectionSlot>) {
+    func readable(_ slot: Int32, _ c: UnsafeMutablePointer<ConnectionSlot>) {
         let chunk = readBuffer
-        let n = cnet_recv(fd, chunk, StreamWorker.readCapacity)
+        let n = cnet_recv(c.pointee.fd, chunk, StreamWorker.readCapacity)
         if n > 0 {
-            deliver(fd, c, UnsafeMutableRawBufferPointer(start: chunk, count: n))
+            deliver(slot, c, UnsafeMutableRawBufferPointer(start: chunk, count: n))
         } else if n == 0 {
-            closeWhenFlushed(fd, c, reason: handler.endOfInput(session: &table.session(fd).pointee))
+            endOfInput(slot, c)
         } else if n != -Int(EAGAIN) {
-            if !io.failed(c, Errno(rawValue: Int32(truncatingIfNeeded: n))) { closeFailed(fd, c) }
+            if !io.failed(c, Errno(rawValue: Int32(truncatingIfNeeded: n))) { closeFailed(slot, c) }
         }
     }
 
@@ -40,45 +44,77 @@ extension StreamWorker {
     /// through its `StreamConnection`; the core then closes what it asked to
     /// close or what failed while it sent.
     @inline(__always)
-    func deliver(_ fd: Int32, _ c: UnsafeMutablePointer<ConnectionSlot>, _ chunk: UnsafeMutableRawBufferPointer) {
+    func deliver(_ slot: Int32, _ c: UnsafeMutablePointer<ConnectionSlot>, _ chunk: UnsafeMutableRawBufferPointer) {
         c.pointee.bytesIn &+= UInt64(chunk.count)
         io.counters.add(.bytesIn, UInt64(chunk.count))
-        if io.timeoutMs > 0 { io.idle.touch(fd, at: io.now) }
-        var connection = StreamConnection(io: io, slot: c, index: fd)
-        handler.received(chunk, session: &table.session(fd).pointee, connection: &connection)
+        if io.timeoutMs > 0 { io.idle.touch(slot, at: io.now) }
+        var connection = StreamConnection(io: io, slot: c, index: slot)
+        handler.received(chunk, session: &table.session(slot).pointee, connection: &connection)
         if c.pointee.failure != 0 {
-            closeFailed(fd, c)
-        } else if c.pointee.closeAfterFlush != 0 && c.pointee.pendingCount == 0 {
-            close(fd, c, reason: reasons[c.pointee.closeAfterFlush])
+            closeFailed(slot, c)
+        } else if c.pointee.closeAfterFlush != 0 && !hasOutput(c) {
+            close(slot, c, reason: reasons[c.pointee.closeAfterFlush])
+        } else if io.uring != nil
+            && (c.pointee.closeAfterFlush != 0 || c.pointee.pendingCount >= ConnectionIO.pendingBound)
+        {
+            // No more input for a closing connection; none for one whose
+            // client does not take its output, until it does.
+            c.pointee.readPaused = true
+            io.cancelReceive(slot, c)
         }
     }
 
-    /// The client reads again: flush pending output; once all is out, reads
-    /// resume, or the close that was waiting for it happens.
-    func writable(_ fd: Int32, _ c: UnsafeMutablePointer<ConnectionSlot>) {
-        let flushed = io.flush(fd, c)
+    /// Output not yet taken by the kernel (on io_uring also a send in
+    /// flight or a zero-copy send waiting for its turn).
+    @inline(__always)
+    func hasOutput(_ c: UnsafeMutablePointer<ConnectionSlot>) -> Bool {
+        c.pointee.pendingCount > 0 || c.pointee.uring.heldBuffer != 0 || c.pointee.uring.sendInFlight
+    }
+
+    /// The client half-closed.
+    func endOfInput(_ slot: Int32, _ c: UnsafeMutablePointer<ConnectionSlot>) {
+        closeWhenFlushed(slot, c, reason: handler.endOfInput(session: &table.session(slot).pointee))
+    }
+
+    /// epoll: the client reads again: flush pending output; once all is out,
+    /// reads resume, or the close that was waiting for it happens.
+    func writable(_ slot: Int32, _ c: UnsafeMutablePointer<ConnectionSlot>) {
+        let flushed = io.flush(slot, c)
+        outputProgressed(slot, c, allSent: flushed)
+    }
+
+    /// After output moved: close on failure, finish a close that waited for
+    /// the flush, or (io_uring) resume a paused receive.
+    func outputProgressed(_ slot: Int32, _ c: UnsafeMutablePointer<ConnectionSlot>, allSent: Bool) {
         if c.pointee.failure != 0 {
-            closeFailed(fd, c)
-        } else if flushed && c.pointee.closeAfterFlush != 0 {
-            close(fd, c, reason: reasons[c.pointee.closeAfterFlush])
+            closeFailed(slot, c)
+        } else if allSent && c.pointee.closeAfterFlush != 0 {
+            close(slot, c, reason: reasons[c.pointee.closeAfterFlush])
+        } else if allSent && io.uring != nil && c.pointee.readPaused {
+            c.pointee.readPaused = false
+            io.armReceive(slot, c)
         }
     }
 
-    func closeWhenFlushed(_ fd: Int32, _ c: UnsafeMutablePointer<ConnectionSlot>, reason: CloseReason) {
-        if c.pointee.pendingCount == 0 {
-            close(fd, c, reason: reason)
+    func closeWhenFlushed(_ slot: Int32, _ c: UnsafeMutablePointer<ConnectionSlot>, reason: CloseReason) {
+        if !hasOutput(c) {
+            close(slot, c, reason: reason)
         } else if c.pointee.closeAfterFlush == 0 {
             c.pointee.closeAfterFlush = reason.code
+            if io.uring != nil {
+                c.pointee.readPaused = true
+                io.cancelReceive(slot, c)
+            }
         }
     }
 
-    private func closeFailed(_ fd: Int32, _ c: UnsafeMutablePointer<ConnectionSlot>) {
-        close(fd, c, reason: reasons[c.pointee.failure], errno: Errno(rawValue: c.pointee.failureErrno))
+    func closeFailed(_ slot: Int32, _ c: UnsafeMutablePointer<ConnectionSlot>) {
+        close(slot, c, reason: reasons[c.pointee.failure], errno: Errno(rawValue: c.pointee.failureErrno))
     }
 
     // MARK: - Closing
 
-    func close(_ fd: Int32, _ c: UnsafeMutablePointer<ConnectionSlot>, reason: CloseReason, errno: Errno? = nil) {
+    func close(_ slot: Int32, _ c: UnsafeMutablePointer<ConnectionSlot>, reason: CloseReason, errno: Errno? = nil) {
         // First: once the close is observable (the log line, the client's
         // EOF), the --max-clients slot must already be free, or a client
         // connecting right after it is refused by another worker.
@@ -95,15 +131,38 @@ extension StreamWorker {
                 "duration_ms": .stringConvertible(max(0, io.now - c.pointee.acceptedAt)),
             ]
             if let errno { metadata["errno"] = "\(errno.name)" }
-            handler.describeClose(session: &table.session(fd).pointee, reason: reason, into: &metadata)
+            handler.describeClose(session: &table.session(slot).pointee, reason: reason, into: &metadata)
             logger.info("connection_closed", metadata: metadata)
         }
-        table.close(fd)
-        io.releasePending(c)
+        table.close(slot)
+        io.idle.remove(slot)
+        if io.uring != nil {
+            // Requests still in the kernel complete (cancelled) with this
+            // generation; the slot is handed out again only after the last.
+            io.cancelReceive(slot, c)
+            io.cancelWritable(slot, c)
+            if !c.pointee.uring.sendInFlight {
+                io.releaseHeld(c)
+                io.releasePending(c)
+            }
+            c.pointee.uring.sendQueued = false
+        } else {
+            io.releasePending(c)
+        }
         c.pointee.isOpen = false
         c.pointee.generation &+= 1
-        io.idle.remove(fd)
-        _ = cnet_close(fd)
+        _ = cnet_close(c.pointee.fd)
+        if io.uring != nil { releaseSlotIfIdle(slot, c) }
+    }
+
+    /// io_uring: a closed slot whose requests have all completed is free.
+    @inline(__always)
+    func releaseSlotIfIdle(_ slot: Int32, _ c: UnsafeMutablePointer<ConnectionSlot>) {
+        if !c.pointee.isOpen && c.pointee.uring.inflight == 0 {
+            io.releaseHeld(c)
+            io.releasePending(c)
+            freeSlots.append(slot)
+        }
     }
 
     /// Close connections whose last activity is older than the timeout:
@@ -112,10 +171,10 @@ extension StreamWorker {
     func expireIdle() {
         for _ in 0..<StreamWorker.expireBatch {
             guard io.idle.head >= 0 else { return }
-            let fd = io.idle.head
-            if io.idle.lastActivity(of: fd) + io.timeoutMs > io.now { return }
-            let c = table.slot(fd)
-            close(fd, c, reason: c.pointee.pendingCount > 0 ? .sendTimeout : .idleTimeout)
+            let slot = io.idle.head
+            if io.idle.lastActivity(of: slot) + io.timeoutMs > io.now { return }
+            let c = table.slot(slot)
+            close(slot, c, reason: hasOutput(c) ? .sendTimeout : .idleTimeout)
         }
     }
 }

@@ -45,20 +45,36 @@ final class StreamWorker<Handler: StreamHandler> {
     private let drainTimeoutMs: Int64
 
     private var spareFD: Int32 = -1
-    private var accepting = true
+    var accepting = true
     private var acceptResumeAt: Int64 = 0
     private var acceptPausedLog = LogRateLimiter(intervalMs: 1000)
     private(set) var draining = false
     private var drainDeadline: Int64 = 0
 
+    /// io_uring: slots free to hand out (epoll uses the descriptor number).
+    var freeSlots: [Int32] = []
+    /// io_uring: connections whose receive ran out of ring buffers.
+    var starved: [Int32] = []
+    /// io_uring: listeners whose multishot accept must be armed again.
+    var acceptArmed: [Bool] = []
+    /// io_uring: a stop was seen in this batch of completions.
+    var stopSeen = false
+
+    /// io_uring buffer ring: buffers of this size, shared by the worker's
+    /// connections; a buffer is back in the ring as soon as its bytes are
+    /// sent or copied.
+    static var ringBufferSize: Int { 16 * 1024 }
+    static var ringBufferCount: UInt32 { 1024 }
+
     init(
-        index: Int, handler: Handler, listeners: [Int32], options: ServiceOptions, state: ServiceState,
-        logger: Logger
+        index: Int, handler: Handler, listeners: [Int32], options: ServiceOptions, backend: IOBackend,
+        state: ServiceState, logger: Logger
     ) throws(TrustError) {
         self.index = index
         self.handler = handler
         self.listeners = listeners
         self.options = options
+        self.backend = backend
         self.io = ConnectionIO(
             loop: try EventLoop(), state: state, logger: logger, timeoutMs: options.idleTimeoutMs,
             capacity: options.descriptorLimit)
@@ -68,12 +84,21 @@ final class StreamWorker<Handler: StreamHandler> {
         self.readBuffer = readBase + Handler.prefixRoom
         self.drainTimeoutMs = options.drainTimeoutMs
         self.spareFD = StreamWorker.openSpare()
+        if backend == .ioUring {
+            // Highest first, so slot 0 is handed out first.
+            freeSlots = (0..<Int32(options.descriptorLimit)).reversed()
+            acceptArmed = Array(repeating: false, count: listeners.count)
+            return
+        }
         for (position, fd) in listeners.enumerated() {
             if let errno = io.loop.add(fd, [.read, .exclusive], token: StreamWorker.listenerToken(position)) {
                 throw TrustError.system(errno, operation: "epoll_ctl(listener)")
             }
         }
     }
+
+    /// Wakes this worker's loop from any thread, whatever its backend.
+    var waker: EventLoop.Waker { loop.waker }
 
     deinit {
         readBase.deallocate()
@@ -100,8 +125,20 @@ final class StreamWorker<Handler: StreamHandler> {
 
     // MARK: - The loop
 
+    let backend: IOBackend
+
     /// Serves until drained. Throws only when the event loop itself fails.
     func run() throws(TrustError) {
+        if backend == .ioUring {
+            // Created here, on the worker's thread: a SINGLE_ISSUER ring
+            // belongs to the thread that set it up.
+            let uring = try UringLoop(
+                entries: 4096, bufferCount: StreamWorker.ringBufferCount, bufferSize: StreamWorker.ringBufferSize,
+                headroom: Handler.prefixRoom, wakeFD: io.loop.wakeFD)
+            io.uring = uring
+            defer { io.uring = nil }
+            return try runUring(uring)
+        }
         io.now = MonotonicClock.coarseMilliseconds()
         while true {
             let ready = try loop.wait(timeoutMs: nextTimeout())
@@ -117,18 +154,25 @@ final class StreamWorker<Handler: StreamHandler> {
                     service(token: token)
                 }
             }
-            if io.timeoutMs > 0 { expireIdle() }
-            if !accepting && !draining && io.now >= acceptResumeAt { resumeAccepting() }
-            if draining && (io.idle.count == 0 || io.now >= drainDeadline) {
-                closeAll(reason: .shutdown)
-                return
-            }
+            if endOfTurn() { return }
         }
+    }
+
+    /// Timeouts, the end of an accept pause, the end of a drain; true when
+    /// the worker is done.
+    func endOfTurn() -> Bool {
+        if io.timeoutMs > 0 { expireIdle() }
+        if !accepting && !draining && io.now >= acceptResumeAt { resumeAccepting() }
+        if draining && (io.idle.count == 0 || io.now >= drainDeadline) {
+            closeAll(reason: .shutdown)
+            return true
+        }
+        return false
     }
 
     /// Sleep until the oldest connection's deadline, the accept pause's end,
     /// or the drain deadline, whichever is first.
-    private func nextTimeout() -> Int32 {
+    func nextTimeout() -> Int32 {
         var deadline = Int64.max
         if io.timeoutMs > 0 && io.idle.head >= 0 {
             deadline = io.idle.lastActivity(of: io.idle.head) + io.timeoutMs
@@ -142,7 +186,7 @@ final class StreamWorker<Handler: StreamHandler> {
 
     // MARK: - Accepting
 
-    private func acceptConnections(from listenFD: Int32) {
+    func acceptConnections(from listenFD: Int32) {
         for _ in 0..<StreamWorker.acceptBatch {
             var peer = sockaddr_storage()
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
@@ -161,14 +205,15 @@ final class StreamWorker<Handler: StreamHandler> {
         }
     }
 
-    private func admit(_ fd: Int32, peer: PeerAddress) {
+    func admit(_ fd: Int32, peer: PeerAddress) {
         // Every accepted connection gets an id, a refused one too: SPEC §10
         // gives every connection event a request_id.
         let serial = state.nextSerial.add(1, ordering: .relaxed).newValue
         let active = state.activeClients.add(1, ordering: .relaxed).newValue
         // The table holds the descriptor limit read at start; a descriptor
         // beyond it (the limit was raised from outside) cannot be tracked.
-        let overLimit = Int(fd) >= table.capacity
+        let slot: Int32 = io.uring == nil ? fd : (freeSlots.last ?? -1)
+        let overLimit = slot < 0 || Int(slot) >= table.capacity
         if active > options.maxClients || overLimit {
             state.activeClients.subtract(1, ordering: .relaxed)
             _ = cnet_close(fd)
@@ -183,12 +228,20 @@ final class StreamWorker<Handler: StreamHandler> {
             return
         }
         _ = cnet_set_nodelay(fd, 1)
-        let c = table.slot(fd)
+        let c = table.slot(slot)
         c.pointee = ConnectionSlot(
-            generation: c.pointee.generation, isOpen: true, readPaused: false, closeAfterFlush: 0, failure: 0,
-            failureErrno: 0, pending: nil, pendingOffset: 0, pendingCount: 0, pendingCapacity: 0, bytesIn: 0,
-            bytesOut: 0, frames: 0, serial: serial, acceptedAt: io.now, peer: peer)
-        if let errno = loop.add(fd, .read, token: EventLoop.Token.make(slot: fd, generation: c.pointee.generation)) {
+            generation: c.pointee.generation, isOpen: true, fd: fd, readPaused: false, closeAfterFlush: 0,
+            failure: 0, failureErrno: 0, pending: nil, pendingOffset: 0, pendingCount: 0, pendingCapacity: 0,
+            bytesIn: 0, bytesOut: 0, frames: 0, serial: serial, acceptedAt: io.now, peer: peer,
+            uring: UringState(
+                inflight: 0, receiving: false, sendQueued: false, sendInFlight: false, pollArmed: false,
+                heldBuffer: 0, heldCount: 0, heldBase: nil))
+        if io.uring != nil {
+            freeSlots.removeLast()
+            io.armReceive(slot, c)
+        } else if let errno = loop.add(
+            fd, .read, token: EventLoop.Token.make(slot: slot, generation: c.pointee.generation))
+        {
             c.pointee.isOpen = false
             state.activeClients.subtract(1, ordering: .relaxed)
             _ = cnet_close(fd)
@@ -201,8 +254,8 @@ final class StreamWorker<Handler: StreamHandler> {
                 ])
             return
         }
-        table.open(fd, session: handler.makeSession())
-        io.idle.append(fd, at: io.now)
+        table.open(slot, session: handler.makeSession())
+        io.idle.append(slot, at: io.now)
         io.counters.add(.accepted)
         logger.info(
             "connection_accepted",
@@ -217,7 +270,7 @@ final class StreamWorker<Handler: StreamHandler> {
     /// is not left hanging, then stop accepting for a moment. The listener
     /// stays readable while connections are pending, so retrying at once
     /// would spin; the pause bounds the CPU spent while descriptors are short.
-    private func shedWhileOutOfDescriptors(_ errno: Errno, listenFD: Int32) {
+    func shedWhileOutOfDescriptors(_ errno: Errno, listenFD: Int32) {
         var shed = 0
         if spareFD >= 0 {
             _ = cnet_close(spareFD)
@@ -244,7 +297,11 @@ final class StreamWorker<Handler: StreamHandler> {
     }
 
     private func stopWatchingListeners() {
-        for fd in listeners { loop.remove(fd) }
+        if io.uring != nil {
+            cancelAccepts()
+        } else {
+            for fd in listeners { loop.remove(fd) }
+        }
     }
 
     private func pauseAccepting() {
@@ -256,6 +313,12 @@ final class StreamWorker<Handler: StreamHandler> {
     }
 
     private func resumeAccepting() {
+        if io.uring != nil {
+            accepting = true
+            armAccepts()
+            if spareFD < 0 { spareFD = StreamWorker.openSpare() }
+            return
+        }
         for (position, fd) in listeners.enumerated() {
             if loop.add(fd, [.read, .exclusive], token: StreamWorker.listenerToken(position)) != nil {
                 stopWatchingListeners()
@@ -272,7 +335,7 @@ final class StreamWorker<Handler: StreamHandler> {
     /// Stop accepting; answer what each client has already sent (what is in
     /// the kernel's receive queue now), then close each connection once its
     /// output is out. The loop ends when all are closed or at the deadline.
-    private func beginDrain() {
+    func beginDrain() {
         draining = true
         drainDeadline = io.now + drainTimeoutMs
         if accepting {
@@ -287,30 +350,33 @@ final class StreamWorker<Handler: StreamHandler> {
             open.append(fd)
             fd = io.idle.successor(of: fd)
         }
-        for fd in open {
-            let c = table.slot(fd)
-            drainReceived(fd, c)
-            if c.pointee.isOpen { closeWhenFlushed(fd, c, reason: .shutdown) }
+        for slot in open {
+            let c = table.slot(slot)
+            drainReceived(slot, c)
+            if c.pointee.isOpen { closeWhenFlushed(slot, c, reason: .shutdown) }
         }
     }
 
-    private func drainReceived(_ fd: Int32, _ c: UnsafeMutablePointer<ConnectionSlot>) {
+    /// What the kernel holds for the connection now, read directly (on
+    /// io_uring too: nothing is posted between two of the loop's enters, so
+    /// this reads after every byte already delivered).
+    private func drainReceived(_ slot: Int32, _ c: UnsafeMutablePointer<ConnectionSlot>) {
         // Bounded: a client streaming faster than we answer cannot hold the
         // drain forever; the deadline closes what is left.
         for _ in 0..<64 {
             guard c.pointee.isOpen, !c.pointee.readPaused, c.pointee.closeAfterFlush == 0 else { return }
             let before = c.pointee.bytesIn
-            readable(fd, c)
+            readable(slot, c)
             if c.pointee.bytesIn == before { return }
         }
     }
 
     private func closeAll(reason: CloseReason) {
         while io.idle.head >= 0 {
-            let fd = io.idle.head
-            let c = table.slot(fd)
-            if c.pointee.pendingCount > 0 { io.counters.add(.forcedCloses) }
-            close(fd, c, reason: reason)
+            let slot = io.idle.head
+            let c = table.slot(slot)
+            if c.pointee.pendingCount > 0 || c.pointee.uring.heldBuffer != 0 { io.counters.add(.forcedCloses) }
+            close(slot, c, reason: reason)
         }
     }
 }

@@ -17,7 +17,9 @@ struct TrustctlTestEnvironment {
 
     /// The outer variables a child legitimately needs (PATH to run, locale,
     /// LLVM_PROFILE_FILE so coverage runs can count the child too).
-    static let inheritedVariables = ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "LLVM_PROFILE_FILE"]
+    /// TRUST_ECHO_IO passes through so `make test IO=epoll|io_uring` runs every
+    /// black-box server on the backend asked for.
+    static let inheritedVariables = ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "LLVM_PROFILE_FILE", "TRUST_ECHO_IO"]
 
     static func baseVariables() -> [String: String] {
         let outer = ProcessInfo.processInfo.environment
