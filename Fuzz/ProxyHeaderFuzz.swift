@@ -11,24 +11,9 @@
 // Input layout: byte 0 chooses the mode (v1, v2, any) and the v2 length limit, bytes 1-2
 // seed the random cuts, the rest is the connection's first bytes.
 
-func check(_ condition: Bool, _ message: @autoclosure () -> String = "proxy parser property violated") {
-    if !condition { fatalError(message()) }
-}
-
 struct ProxyOutcome: Equatable {
     var verdict: ProxyHeaderParseResult
     var headerEnd: Int
-}
-
-struct CutRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 | 1 }
-    mutating func next(below bound: Int) -> Int {
-        state ^= state >> 12
-        state ^= state << 25
-        state ^= state >> 27
-        return Int((state &* 0x2545_F491_4F6C_DD1D) >> 33) % bound
-    }
 }
 
 func parseInChunks(
@@ -76,7 +61,7 @@ public func proxyFuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt
 
     let whole = parseInChunks(stream, mode: mode, limit: limit) { $0 }
     let bytewise = parseInChunks(stream, mode: mode, limit: limit) { _ in 1 }
-    var random = CutRandom(seed: seed)
+    var random = SplitRandom(seed: seed)
     let randomCuts = parseInChunks(stream, mode: mode, limit: limit) { remaining in
         random.next(below: 3) == 0 ? random.next(below: remaining + 1) : random.next(below: 8)
     }

@@ -12,10 +12,10 @@ SWIFTC ?= swiftc
 SECONDS ?= 60
 FUZZ_BUILD := .build-fuzz
 FUZZ_BIN := $(FUZZ_BUILD)/framing-fuzz
-FUZZ_SOURCES := $(wildcard Sources/TrustCore/Framing/*.swift) Fuzz/FramingFuzz.swift
+FUZZ_SOURCES := $(wildcard Sources/TrustCore/Framing/*.swift) Fuzz/FramingFuzz.swift Fuzz/FuzzSupport.swift
 PROXY_FUZZ_BIN := $(FUZZ_BUILD)/proxy-fuzz
 PROXY_FUZZ_SOURCES := $(filter-out %+SocketAddress.swift,$(wildcard Sources/TrustCore/Proxy/*.swift)) \
-	Fuzz/ProxyHeaderFuzz.swift
+	Fuzz/ProxyHeaderFuzz.swift Fuzz/FuzzSupport.swift
 FUZZ_FLAGS := -sanitize=fuzzer,address -parse-as-library -O -use-ld=lld
 
 .PHONY: fuzz fuzz-build fuzz-framing fuzz-proxy fuzz-clean

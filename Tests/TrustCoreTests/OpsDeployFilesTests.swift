@@ -7,23 +7,6 @@ final class OpsDeployFilesTests: XCTestCase {
     private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    private func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws
-        -> (status: Int32, output: String)
-    {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
-
     func testSystemdUnitsVerifyCleanly() throws {
         // The units name the installed binary; verify them with one that exists here.
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
@@ -39,7 +22,8 @@ final class OpsDeployFilesTests: XCTestCase {
                 .write(to: target, atomically: true, encoding: .utf8)
             paths.append(target.path)
         }
-        let (status, output) = try run("/usr/bin/systemd-analyze", ["verify"] + paths)
+        let result = try ToolRunner.run("/usr/bin/systemd-analyze", ["verify"] + paths)
+        let (status, output) = (result.status, result.output + result.errors)
         XCTAssertEqual(status, 0, output)
         XCTAssertEqual(output, "", "systemd-analyze has no complaint")
     }
@@ -53,7 +37,8 @@ final class OpsDeployFilesTests: XCTestCase {
             environment["TRUSTCTL_METRICS\(index)_PORT"] = "1910\(index)"
         }
         let config = root.appendingPathComponent("deploy/haproxy/trustctl.cfg").path
-        let (status, output) = try run("/usr/sbin/haproxy", ["-c", "-f", config], environment: environment)
+        let result = try ToolRunner.run("/usr/sbin/haproxy", ["-c", "-f", config], environment: environment)
+        let (status, output) = (result.status, result.output + result.errors)
         XCTAssertEqual(status, 0, output)
         XCTAssertTrue(output.contains("Configuration file is valid"), output)
         XCTAssertFalse(output.contains("WARNING"), output)

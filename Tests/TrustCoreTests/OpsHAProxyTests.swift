@@ -122,7 +122,7 @@ final class OpsHAProxyTests: XCTestCase {
     private func waitUntil(_ what: String, within seconds: Double = 20, _ condition: () -> Bool) throws {
         let deadline = Date().addingTimeInterval(seconds)
         while !condition() {
-            guard Date() < deadline else { throw PythonRunner.Failure(description: "timed out waiting for \(what)") }
+            guard Date() < deadline else { throw ToolRunner.Failure(description: "timed out waiting for \(what)") }
             usleep(50_000)
         }
     }

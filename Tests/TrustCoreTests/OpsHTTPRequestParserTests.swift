@@ -7,11 +7,7 @@ final class OpsHTTPRequestParserTests: XCTestCase {
     /// consumed count is turned into the head's offset in the stream.
     private func parse(_ stream: [UInt8], chunkSizes: [Int], maxHeadLength: Int = 8192) -> HTTPRequestParseResult {
         var parser = HTTPRequestParser(maxHeadLength: maxHeadLength)
-        var offset = 0
-        var sizes = chunkSizes[...]
-        while offset < stream.count {
-            let size = min(sizes.popFirst() ?? stream.count, stream.count - offset)
-            let chunk = Array(stream[offset..<(offset + size)])
+        for (offset, chunk) in chunks(of: stream, sizes: chunkSizes) {
             let result = parser.parse(chunk.span)
             switch result {
             case .needMore:
@@ -24,7 +20,6 @@ final class OpsHTTPRequestParserTests: XCTestCase {
                 XCTAssertEqual(parser.parse([0x41].span), .reject(status), "the verdict sticks")
                 return result
             }
-            offset += size
         }
         return .needMore
     }

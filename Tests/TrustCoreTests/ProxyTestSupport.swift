@@ -18,11 +18,8 @@ struct ProxyParseOutcome: Equatable, CustomStringConvertible {
 /// and stops at the first verdict, as a server would.
 func parseProxyStream(_ stream: [UInt8], mode: ProxyProtocolMode = .any, chunkSizes: [Int]) -> ProxyParseOutcome {
     guard var parser = ProxyHeaderParser(mode: mode) else { fatalError("mode off has no parser") }
-    var offset = 0
-    var sizes = chunkSizes[...]
-    while offset < stream.count {
-        let size = min(sizes.popFirst() ?? stream.count, stream.count - offset)
-        let chunk = Array(stream[offset..<(offset + size)])
+    for (offset, chunk) in chunks(of: stream, sizes: chunkSizes) {
+        let size = chunk.count
         let result = parser.parse(chunk.span)
         switch result {
         case .needMore:
@@ -39,7 +36,6 @@ func parseProxyStream(_ stream: [UInt8], mode: ProxyProtocolMode = .any, chunkSi
             XCTAssertEqual(parser.parse([1].span), .invalid(error), "an invalid verdict sticks")
             return ProxyParseOutcome(verdict: result, remainder: [])
         }
-        offset += size
     }
     return ProxyParseOutcome(verdict: .needMore, remainder: [])
 }
