@@ -67,12 +67,19 @@ final class InheritedListenersActivationTests: XCTestCase {
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.activator)
-        process.arguments = [
-            "-l", "127.0.0.1:\(port)", "-l", "[::1]:\(port)", "--fdname=echo4:echo6",
-            "-E", "\(Self.probeVariable)=\(report)",
-            CommandLine.arguments[0],
-            "TrustCoreTests.InheritedListenersActivationTests/testSystemdSocketActivateHandsOverIPv4AndIPv6Listeners",
-        ]
+        // The supervisor gives its child a fresh environment: pass on what this run needs
+        // (under `make sanitize-*` the sanitizer options, e.g. detect_leaks=0 for XCTest).
+        let passedOn = ["ASAN_OPTIONS", "TSAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS", "LD_LIBRARY_PATH"]
+            .compactMap { name in ProcessInfo.processInfo.environment[name].map { ["-E", "\(name)=\($0)"] } }
+            .flatMap { $0 }
+        process.arguments =
+            [
+                "-l", "127.0.0.1:\(port)", "-l", "[::1]:\(port)", "--fdname=echo4:echo6",
+                "-E", "\(Self.probeVariable)=\(report)",
+            ] + passedOn + [
+                CommandLine.arguments[0],
+                "TrustCoreTests.InheritedListenersActivationTests/testSystemdSocketActivateHandsOverIPv4AndIPv6Listeners",
+            ]
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle(forWritingAtPath: stderrPath)
