@@ -7,12 +7,6 @@
 // Input layout: bytes 0-1 choose maxFrame (big-endian UInt16; 0xFFFF means UInt32.max),
 // bytes 2-3 seed the random split points, the rest is the framed stream.
 
-/// Traps with `message` when `condition` is false. Not `precondition`: in -O builds that
-/// traps without printing its message, and a fuzz crash should say which property broke.
-func check(_ condition: Bool, _ message: @autoclosure () -> String = "framing property violated") {
-    if !condition { fatalError(message()) }
-}
-
 /// What one scan of a whole stream produced, however it was split.
 struct ScanOutcome: Equatable {
     var released: [UInt8] = []
@@ -22,18 +16,6 @@ struct ScanOutcome: Equatable {
     var oversizeLength: UInt32? = nil
     var isMidFrame = false
     var heldHeaderCount = 0
-}
-
-/// Tiny deterministic generator for split points (xorshift64*).
-struct SplitRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 | 1 }
-    mutating func next(below bound: Int) -> Int {
-        state ^= state >> 12
-        state ^= state << 25
-        state ^= state >> 27
-        return Int((state &* 0x2545_F491_4F6C_DD1D) >> 33) % bound
-    }
 }
 
 /// Scans `stream` cut into chunks of the given sizes (the last chunk takes the rest).
