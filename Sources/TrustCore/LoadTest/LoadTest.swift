@@ -58,9 +58,9 @@ public struct LoadTest: Sendable {
         let display = progress.map { ProgressDisplay(options: options, progress: $0, startedAt: startedAt) }
         // Before the threads start: they inherit its blocked signals.
         let monitor = try LoadTestMonitor(stoppingOn: signals, stopRequest: stopRequest, display: display)
-        let monitorWaker = monitor.waker
+        let loopFinished = monitor.loopFinished
         let threads = engines.map { engine in
-            LoopThread.start(name: "load-test", handing: engine, onExit: { monitorWaker.wake() }) {
+            LoopThread.start(name: "load-test", handing: engine, onExit: loopFinished) {
                 $0.run(startedAt: startedAt)
             }
         }

@@ -1,4 +1,5 @@
 import CNetShim
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -23,6 +24,14 @@ final class LoadTestMonitor {
     private var previousMask = sigset_t()
     private let stopRequest: StopRequest
     private var display: ProgressDisplay?
+    private let finishedLoops = FinishedLoops()
+
+    /// Loops finished so far, counted by the loops' threads.
+    private final class FinishedLoops: Sendable {
+        private let count = Atomic<Int>(0)
+        func increment() { count.add(1, ordering: .releasing) }
+        var value: Int { count.load(ordering: .acquiring) }
+    }
 
     init(stoppingOn signalNumbers: [Int32], stopRequest: StopRequest, display: ProgressDisplay?) throws(TrustError) {
         self.stopRequest = stopRequest
@@ -41,15 +50,24 @@ final class LoadTestMonitor {
         }
     }
 
-    /// Loops' threads wake the monitor with this when they finish.
-    var waker: EventLoop.Waker { loop.waker }
+    /// What each loop's thread runs as it exits (`LoopThread`'s `onExit`):
+    /// counts it as finished and wakes the monitor. Counted rather than
+    /// asked of the thread, because `onExit` runs before `join` would
+    /// return: a monitor that woke and polled the threads could miss the
+    /// last one and sleep forever.
+    var loopFinished: @Sendable () -> Void {
+        let waker = loop.waker
+        let finished = finishedLoops
+        return {
+            finished.increment()
+            waker.wake()
+        }
+    }
 
     /// Returns when every thread has finished. A stop signal is passed on
     /// to the loops (`StopRequest` and their wakers); they stop at once.
     func watch(_ threads: [LoopThread], wakers: [EventLoop.Waker]) {
-        var finished = [Bool](repeating: false, count: threads.count)
-        var running = threads.count
-        while running > 0 {
+        while finishedLoops.value < threads.count {
             let now = MonotonicClock.nanoseconds()
             display?.tick(now: now)
             let ready = loop.wait(timeoutMs: waitMilliseconds(now: now))
@@ -61,11 +79,9 @@ final class LoadTestMonitor {
                     readSignals(wakers: wakers)
                 }
             }
-            for (index, thread) in threads.enumerated() where !finished[index] && thread.join(milliseconds: 0) {
-                finished[index] = true
-                running -= 1
-            }
         }
+        // Each has run its body and is about to signal: a short wait.
+        for thread in threads { thread.join() }
         // A signal that came as the last loop finished still counts.
         readSignals(wakers: [])
         display?.clear()
