@@ -9,8 +9,11 @@ import CNetShim
 /// server's workers ("one reactor, two users").
 ///
 /// What goes on the wire and what must come back is `LoadMessages`; when
-/// things happen is `LoadSchedule`; this type moves the bytes and keeps
-/// each slot's state (`LoadSlot`) through its phases.
+/// things happen is `LoadSchedule`; this type keeps each slot's state
+/// (`LoadSlot`) through its phases: the loop, sessions and stopping here,
+/// the round trips (moving and checking the bytes) in
+/// LoadTestEngine+RoundTrips.swift. Members without `private` are shared
+/// by the two files; nothing outside the engine uses them.
 final class LoadTestEngine {
     struct Share {
         /// Slots (connections open at once) of this loop.
@@ -29,23 +32,23 @@ final class LoadTestEngine {
 
     let options: LoadTestOptions
     let share: Share
-    private let loop: EventLoop
+    let loop: EventLoop
     private var address: sockaddr_storage
     private let addressLength: socklen_t
-    private let slots: UnsafeMutablePointer<LoadSlot>
-    private var timeouts: IdleList
-    private var due: DueQueue
+    let slots: UnsafeMutablePointer<LoadSlot>
+    var timeouts: IdleList
+    var due: DueQueue
     private var waiting: SlotQueue
-    private let messages: LoadMessages
-    private let messageLength: Int
-    private let receiveBuffer: UnsafeMutableRawPointer
-    private let schedule: LoadSchedule
+    let messages: LoadMessages
+    let messageLength: Int
+    let receiveBuffer: UnsafeMutableRawPointer
+    let schedule: LoadSchedule
 
     private var connectAllowedAt: Int64 = 0
-    private var start: Int64 = 0
+    var start: Int64 = 0
     private var deadline = LoadSchedule.never
-    private var now: Int64 = 0
-    private var stopping = false
+    var now: Int64 = 0
+    var stopping = false
     private var nextClient = 0
     private var retired = 0
 
@@ -55,7 +58,7 @@ final class LoadTestEngine {
     private var publishedOK = 0
     private var publishedFailed = 0
 
-    private(set) var tally = LoadTestTally()
+    var tally = LoadTestTally()
 
     init(
         options: LoadTestOptions, share: Share, address: sockaddr_storage, addressLength: socklen_t,
@@ -241,7 +244,7 @@ final class LoadTestEngine {
 
     /// The session is over (all its messages done, or the run is stopping):
     /// close, and queue the slot for its next session.
-    private func endSession(_ s: Int) {
+    func endSession(_ s: Int) {
         close(s)
         waiting.push(Int32(s))
     }
@@ -257,7 +260,7 @@ final class LoadTestEngine {
         slots[s].generation &+= 1
     }
 
-    private func untime(_ s: Int) {
+    func untime(_ s: Int) {
         if slots[s].timed {
             timeouts.remove(Int32(s))
             slots[s].timed = false
@@ -265,12 +268,12 @@ final class LoadTestEngine {
     }
 
     @inline(__always)
-    private func token(_ s: Int) -> UInt64 { EventLoop.Token.make(slot: Int32(s), generation: slots[s].generation) }
+    func token(_ s: Int) -> UInt64 { EventLoop.Token.make(slot: Int32(s), generation: slots[s].generation) }
 
     /// A failure ends the slot's session. In count mode the session's
     /// messages not yet verified are all failed round trips: the run
     /// promised clients × messages.
-    private func fail(_ s: Int, _ kind: LoadFailureKind, _ message: String, errno: Errno? = nil) {
+    func fail(_ s: Int, _ kind: LoadFailureKind, _ message: String, errno: Errno? = nil) {
         tally.failures[kind, default: 0] += 1
         tally.failed += options.duration == nil ? max(1, options.messages - slots[s].message) : 1
         if tally.firstFailure == nil {
@@ -279,114 +282,6 @@ final class LoadTestEngine {
                 errno: errno)
         }
         endSession(s)
-    }
-
-    // MARK: - Round trips
-
-    private func beginRoundTrip(_ s: Int) {
-        if stopping {
-            endSession(s)
-            return
-        }
-        if schedule.isOpenLoop {
-            let scheduled = schedule.due(slot: s, request: slots[s].requests, start: start)
-            slots[s].requests &+= 1
-            slots[s].startedAt = scheduled
-            if scheduled > now {
-                slots[s].phase = .scheduled
-                due.push(Int32(s), due: scheduled)
-                return
-            }
-            // Late (the server or this loop fell behind): send now, but
-            // measure from the schedule, so the delay shows in the latency.
-        } else {
-            slots[s].startedAt = now
-        }
-        sendMessage(s)
-    }
-
-    private func sendScheduled() {
-        // Bounded: each pass takes one slot off the queue, and a slot goes
-        // back on only after its echo, which needs another loop turn.
-        while !due.isEmpty && due.nextDue <= now {
-            sendMessage(Int(due.pop()))
-        }
-    }
-
-    private func sendMessage(_ s: Int) {
-        slots[s].offset = messages.offset(client: slots[s].client, message: slots[s].message)
-        slots[s].sent = 0
-        slots[s].received = 0
-        slots[s].phase = .inFlight
-        timeouts.append(Int32(s), at: now)
-        slots[s].timed = true
-        send(s)
-    }
-
-    /// Send what the kernel takes of the current message; watch for
-    /// writability only while some of it is left.
-    private func send(_ s: Int) {
-        let fd = slots[s].fd
-        while slots[s].sent < messageLength {
-            let chunk = messages.chunk(offset: slots[s].offset, sent: slots[s].sent)
-            let n = cnet_send(fd, chunk.bytes, chunk.count)
-            if n < 0 {
-                if n == -Int(EAGAIN) { break }
-                let errno = Errno(rawValue: Int32(truncatingIfNeeded: n))
-                fail(s, LoadFailureKind.ofTransfer(errno), "send: \(errno.description)", errno: errno)
-                return
-            }
-            slots[s].sent += n
-            tally.bytesSent &+= UInt64(n)
-            if n < chunk.count { break }
-        }
-        let wantWrite = slots[s].sent < messageLength
-        if wantWrite != slots[s].writeArmed {
-            slots[s].writeArmed = wantWrite
-            _ = loop.modify(fd, wantWrite ? [.read, .write] : .read, token: token(s))
-        }
-    }
-
-    /// One recv per readiness event (level-triggered: the loop comes back
-    /// if more is waiting), checked against the expected echo as it lands.
-    private func receive(_ s: Int) {
-        let n = cnet_recv(slots[s].fd, receiveBuffer, LoadTestEngine.receiveCapacity)
-        if n > 0 {
-            tally.bytesReceived &+= UInt64(n)
-            let received = slots[s].received
-            guard slots[s].phase == .inFlight, received + n <= slots[s].sent else {
-                fail(s, .mismatch, "the server sent \(n) bytes more than it was sent")
-                return
-            }
-            let offset = slots[s].offset
-            if let at = messages.firstDifference(receiveBuffer, count: n, at: received, offset: offset) {
-                fail(s, .mismatch, "echo differs from what was sent at byte \(at) of \(messageLength)")
-                return
-            }
-            slots[s].received = received + n
-            if slots[s].received == messageLength { complete(s) }
-        } else if n == 0 {
-            let what =
-                slots[s].phase == .inFlight
-                ? "server closed the connection after \(slots[s].received) of \(messageLength) echo bytes"
-                : "server closed the connection between round trips"
-            fail(s, .closedEarly, what)
-        } else if n != -Int(EAGAIN) {
-            let errno = Errno(rawValue: Int32(truncatingIfNeeded: n))
-            fail(s, LoadFailureKind.ofTransfer(errno), "recv: \(errno.description)", errno: errno)
-        }
-    }
-
-    private func complete(_ s: Int) {
-        untime(s)
-        tally.ok += 1
-        tally.latency.record(nanoseconds: now - slots[s].startedAt)
-        slots[s].message += 1
-        if slots[s].message >= options.messages {
-            endSession(s)
-        } else {
-            beginRoundTrip(s)
-        }
     }
 
     // MARK: - Time and stopping
