@@ -42,13 +42,13 @@ struct ProgressDisplay {
         nextFrameAt = now + ProgressDisplay.frameIntervalNs
         let ok = progress.ok
         let failed = progress.failed
-        samples.append((now, ok + failed))
+        samples.append((now, ok &+ failed))
         while samples.count > 2 && now - samples[1].at >= ProgressDisplay.rateWindowNs { samples.removeFirst() }
         let oldest = samples[0]
         let span = Double(now - oldest.at) / 1e9
         let line = ProgressLine(
             elapsedSeconds: Double(now - startedAt) / 1e9, ok: ok, failed: failed,
-            rate: span > 0 ? Double(ok + failed - oldest.done) / span : 0, durationSeconds: durationSeconds,
+            rate: span > 0 ? Double(ok &+ failed &- oldest.done) / span : 0, durationSeconds: durationSeconds,
             planned: planned)
         let text = line.text(width: ProgressDisplay.columns(of: fd))
         guard text != drawn else { return }

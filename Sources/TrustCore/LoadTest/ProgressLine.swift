@@ -26,10 +26,8 @@ struct ProgressLine: Equatable {
 
     func text(width: Int) -> String {
         let room = max(0, width - 1)
-        for parts in forms() {
-            let line = parts.joined(separator: "  ")
-            if line.count <= room { return withBar(line, room: room) }
-        }
+        let full = fullForm().joined(separator: "  ")
+        if full.count <= room { return withBar(full, room: room) }
         for parts in compactForms() {
             let line = parts.joined(separator: " ")
             if line.count <= room { return line }
@@ -40,7 +38,7 @@ struct ProgressLine: Equatable {
     /// How far the run is, 0...1.
     var fraction: Double {
         if let durationSeconds, durationSeconds > 0 { return min(1, max(0, elapsedSeconds / durationSeconds)) }
-        if let planned, planned > 0 { return min(1, Double(ok + failed) / Double(planned)) }
+        if let planned, planned > 0 { return min(1, Double(ok &+ failed) / Double(planned)) }
         return 0
     }
 
@@ -52,11 +50,11 @@ struct ProgressLine: Equatable {
             + line
     }
 
-    private func forms() -> [[String]] {
+    private func fullForm() -> [String] {
         let elapsed = ProgressLine.seconds(elapsedSeconds, compact: false)
         let rate = "\(ProgressLine.count(roundedRate, compact: false)) rt/s"
         let counts = ["ok \(ok)", "failed \(failed)"]
-        return [[elapsed, rate] + counts + [remaining(compact: false)]]
+        return [elapsed, rate] + counts + [remaining(compact: false)]
     }
 
     /// From the most to the least complete: the rate goes first, then the
@@ -79,7 +77,7 @@ struct ProgressLine: Equatable {
         if let durationSeconds {
             return "\(ProgressLine.seconds(max(0, durationSeconds - elapsedSeconds), compact: compact)) left"
         }
-        let left = max(0, (planned ?? 0) - ok - failed)
+        let left = max(0, (planned ?? 0) &- ok &- failed)
         if compact { return "\(ProgressLine.count(left, compact: true)) left" }
         return "\(left) of \(planned ?? 0) left"
     }
