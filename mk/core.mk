@@ -48,7 +48,7 @@ TEST_RESULTS := .build/test-results.xml
 test:
 	@echo "==> swift build (debug), and examples/kv-server (its tests run it)"
 	@$(SWIFT) build
-	@$(SWIFT) build --package-path examples/kv-server
+	@$(SWIFT) build --package-path examples/kv-server >/dev/null 2>&1 || { $(SWIFT) package clean --package-path examples/kv-server; $(SWIFT) build --package-path examples/kv-server; }
 	@rm -f $(TEST_RESULTS)
 	@echo "==> swift test --parallel"
 	@$(SWIFT) test --parallel --disable-swift-testing --xunit-output $(TEST_RESULTS); \

@@ -18,7 +18,8 @@ struct EchoLoadTestCommand: ParsableCommand {
             latency measured from each request's scheduled send time. The first line of the \
             summary is 'OK/ATTEMPTED ok, FAILED failed'. Exit 0 only if every round trip was \
             verified; otherwise the code of the first failure's kind: 69 refused, 74 reset or \
-            closed early, 75 timeout, 65 mismatch.
+            closed early, 75 timeout, 65 mismatch. Ctrl-C (SIGINT) or SIGTERM stops the run, prints \
+            the summary of what was measured and exits 128 + the signal (130 for Ctrl-C).
             """
     )
 
@@ -85,7 +86,7 @@ struct EchoLoadTestCommand: ParsableCommand {
     func run() throws {
         let report: LoadTestReport
         do {
-            report = try LoadTest(options: try options()).run(progress: isatty(2) == 1)
+            report = try LoadTest(options: try options()).run(progress: isatty(2) == 1, stoppingOn: [SIGINT, SIGTERM])
         } catch let error as TrustError {
             throw TrustError(
                 kind: error.kind, message: "echo-load-test: \(error.message)", errno: error.errno,
@@ -94,6 +95,9 @@ struct EchoLoadTestCommand: ParsableCommand {
         print(json ? report.json : report.summary)
         fflush(nil)
         if let error = report.error {
+            if error.kind == .interrupted, let signal = error.signal {
+                throw TrustError.interrupted(signal: signal, message: "echo-load-test: \(error.message)")
+            }
             throw TrustError(
                 kind: error.kind, message: "echo-load-test: \(error.message)", errno: error.errno,
                 operation: error.operation)

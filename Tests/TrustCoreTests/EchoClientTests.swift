@@ -1,7 +1,8 @@
 import CNetShim
 import Foundation
-import TrustCore
 import XCTest
+
+@testable import TrustCore
 
 final class EchoClientTests: XCTestCase {
     /// Runs a client and returns its output lines, or the error it threw.
@@ -126,9 +127,14 @@ final class EchoClientTests: XCTestCase {
         XCTAssertNoThrow(try EchoClient.Options(host: "h", port: 1, messages: [], payloadSize: 0).validate())
     }
 
-    func testFrameIsBigEndianLengthThenPayload() {
-        XCTAssertEqual(EchoClient.frame([7, 8]), [0, 0, 0, 2, 7, 8])
-        XCTAssertEqual(EchoClient.frame(Array(repeating: 1, count: 70000)).prefix(4), [0, 1, 0x11, 0x70])
+    func testTimeoutMillisecondsSaturateInsteadOfTrapping() {
+        XCTAssertEqual(EchoClient.milliseconds(seconds: 10), 10_000)
+        XCTAssertEqual(EchoClient.milliseconds(seconds: 0.0001), 1)
+        XCTAssertEqual(EchoClient.milliseconds(seconds: 1e-300), 1)
+        XCTAssertEqual(EchoClient.milliseconds(seconds: 1.0005), 1001)
+        XCTAssertEqual(EchoClient.milliseconds(seconds: 1e300), .max)
+        XCTAssertEqual(EchoClient.milliseconds(seconds: .infinity), .max)
+        XCTAssertEqual(EchoClient.milliseconds(seconds: .nan), 1)
     }
 
     func testPayloadPatternIsPrintableDeterministicAndOffsetsStayInThePeriod() {

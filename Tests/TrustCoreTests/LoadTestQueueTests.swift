@@ -27,6 +27,44 @@ final class LoadTestQueueTests: XCTestCase {
         }
     }
 
+    func testDueQueueRemovesAndMovesQueuedSlotsWithoutDuplicates() {
+        var generator = SplitMix64(seed: 9)
+        let capacity = 64
+        var queue = DueQueue(capacity: capacity)
+        var model: [Int32: Int64] = [:]
+        for _ in 0..<20_000 {
+            let slot = Int32(Int.random(in: 0..<capacity, using: &generator))
+            switch Int.random(in: 0..<4, using: &generator) {
+            case 0, 1:
+                // Pushing a queued slot moves it: still one entry per slot.
+                let due = Int64.random(in: 0...1000, using: &generator)
+                queue.push(slot, due: due)
+                model[slot] = due
+            case 2:
+                // A slot whose connection ended while it waited.
+                queue.remove(slot)
+                model[slot] = nil
+            default:
+                guard let smallest = model.values.min() else {
+                    XCTAssertTrue(queue.isEmpty)
+                    continue
+                }
+                XCTAssertEqual(queue.nextDue, smallest)
+                let popped = queue.pop()
+                XCTAssertEqual(model[popped], smallest)
+                model[popped] = nil
+            }
+            XCTAssertEqual(queue.count, model.count)
+            XCTAssertEqual(queue.contains(slot), model[slot] != nil)
+        }
+        queue.removeAll()
+        XCTAssertTrue(queue.isEmpty)
+        for slot in 0..<Int32(capacity) { XCTAssertFalse(queue.contains(slot)) }
+        // Every slot fits again after removeAll.
+        for slot in 0..<Int32(capacity) { queue.push(slot, due: Int64(capacity) - Int64(slot)) }
+        XCTAssertEqual(queue.pop(), Int32(capacity - 1))
+    }
+
     func testSlotQueueIsFIFOAcrossWrapAround() {
         var queue = SlotQueue(capacity: 3)
         var popped: [Int32] = []

@@ -106,7 +106,7 @@ final class LoadTestTests: XCTestCase {
         XCTAssertEqual(object["ok"] as? Int, 12)
         XCTAssertEqual(object["failed"] as? Int, 0)
         XCTAssertEqual(object["exit_code"] as? Int, 0)
-        let errors = try XCTUnwrap(object["errors"] as? [String: Int])
+        let errors = try XCTUnwrap(object["connections_failed_by_kind"] as? [String: Int])
         XCTAssertEqual(Set(errors.keys), ["refused", "reset", "timeout", "mismatch", "closed_early", "other"])
         let latency = try XCTUnwrap(object["latency_us"] as? [String: Any])
         for key in ["p50", "p90", "p99", "p99_9", "max"] { XCTAssertNotNil(latency[key] as? Int, key) }
@@ -127,6 +127,42 @@ final class LoadTestTests: XCTestCase {
         XCTAssertTrue(report.summary.hasPrefix("0/15 ok, 15 failed\n"), report.summary)
         XCTAssertTrue(report.summary.contains("closed_early 5"), report.summary)
         XCTAssertTrue(report.failureLine?.contains("after 10 of 68 echo bytes") == true, report.failureLine ?? "")
+    }
+
+    func testConnectionClosedWhileWaitingForItsScheduledSendIsAFailureNotATrap() throws {
+        // The peer echoes one 68-byte frame, then closes: each connection is
+        // closed while it waits for its next scheduled send (every 0.5 s),
+        // and its slot reconnects and is scheduled again.
+        let peer = try FakePeer(FakePeer.closesAfter(68))
+        defer { peer.stop() }
+        let report = try run(.init(host: "127.0.0.1", port: peer.port, clients: 3, messages: 3, rate: 2, timeout: 5))
+        XCTAssertEqual(report.ok, 3, report.summary)
+        XCTAssertEqual(report.failed, 6, report.summary)
+        XCTAssertEqual(report.failures(.closedEarly), 3, report.summary)
+        XCTAssertEqual(report.exitStatus, .ioError)
+        XCTAssertTrue(
+            report.summary.contains("round trips failed: 6; connections failed by kind: closed_early 3"),
+            report.summary)
+        XCTAssertTrue(report.failureLine?.contains("between round trips") == true, report.failureLine ?? "")
+    }
+
+    func testNoSuccessfulRoundTripMeansNoLatency() throws {
+        let port = try closedLoopbackPort()
+        let report = try run(.init(host: "127.0.0.1", port: port, clients: 2, messages: 10))
+        XCTAssertNil(report.latency)
+        XCTAssertTrue(report.summary.contains("\nlatency: no successful round trip\n"), report.summary)
+        XCTAssertFalse(report.summary.contains("p50"), report.summary)
+        XCTAssertTrue(
+            report.summary.contains("round trips failed: 20; connections failed by kind: refused 2\n"), report.summary)
+        let object = try XCTUnwrap(
+            JSONSerialization.jsonObject(with: Data(report.json.utf8)) as? [String: Any], report.json)
+        XCTAssertTrue(object["latency_us"] is NSNull, report.json)
+        XCTAssertEqual(object["failed"] as? Int, 20)
+        XCTAssertEqual(object["connections_failed"] as? Int, 2)
+        XCTAssertEqual((object["connections_failed_by_kind"] as? [String: Int])?["refused"], 2)
+        XCTAssertEqual(object["connections_opened"] as? Int, 0)
+        XCTAssertEqual(object["planned"] as? Int, 20)
+        XCTAssertTrue(object["interrupted_by"] is NSNull, report.json)
     }
 
     func testRefusedConnectionsAreUnavailable() throws {

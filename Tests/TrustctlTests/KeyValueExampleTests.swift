@@ -26,16 +26,22 @@ final class KeyValueExampleTests: XCTestCase {
             if let cached { return cached }
             let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
                 .deletingLastPathComponent().appendingPathComponent("examples/kv-server").path
-            // `make test` builds it first; under a bare `swift test --parallel`
-            // several test processes may build it at once, so one retry.
-            var status: Int32 = -1
-            for _ in 0..<2 where status != 0 {
-                let build = Process()
-                build.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-                build.arguments = ["swift", "build", "--package-path", package]
-                try build.run()
-                build.waitUntilExit()
-                status = build.terminationStatus
+            // `make test` builds it first. Under a bare `swift test --parallel`
+            // several test processes may build it at once, and SwiftPM keeps a
+            // stale plan of a path dependency whose files moved: retry once
+            // after a clean.
+            func swift(_ arguments: [String]) throws -> Int32 {
+                let step = Process()
+                step.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                step.arguments = ["swift"] + arguments + ["--package-path", package]
+                try step.run()
+                step.waitUntilExit()
+                return step.terminationStatus
+            }
+            var status = try swift(["build"])
+            if status != 0 {
+                _ = try swift(["package", "clean"])
+                status = try swift(["build"])
             }
             guard status == 0 else { throw TestSocketError("building examples/kv-server failed (exit \(status))") }
             let path = package + "/.build/debug/kv-server"

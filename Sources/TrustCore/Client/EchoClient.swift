@@ -93,7 +93,18 @@ public struct EchoClient: Sendable {
         }
     }
 
-    var timeoutMs: Int32 { Int32(clamping: Int64((options.timeout * 1000).rounded(.up))) }
+    /// The timeout in whole milliseconds for the socket calls, rounded up
+    /// and saturating: a value validation lets through never traps here
+    /// (NaN or below a millisecond gives 1 ms, beyond Int32 gives Int32.max,
+    /// about 24 days).
+    var timeoutMs: Int32 { EchoClient.milliseconds(seconds: options.timeout) }
+
+    static func milliseconds(seconds: Double) -> Int32 {
+        let milliseconds = (seconds * 1000).rounded(.up)
+        guard milliseconds >= 1 else { return 1 }
+        guard milliseconds < Double(Int32.max) else { return .max }
+        return Int32(milliseconds)
+    }
 
     var target: String { SocketAddress.display(host: options.host, port: options.port) }
 
@@ -117,28 +128,21 @@ public struct EchoClient: Sendable {
 
     private func exchangeFramed(_ fd: Int32, output: (String) -> Void) throws(TrustError) {
         if let size = options.payloadSize {
+            guard UInt32(exactly: size) != nil else {
+                throw .usage("--payload-size \(size) does not fit a frame's 32-bit length; use --raw")
+            }
             let payload = PayloadPattern.bytes(count: size)
-            try roundTrip(fd, frame: EchoClient.frame(payload))
+            try roundTrip(fd, frame: FrameEncoder.encode(payload))
             output("echoed \(size) bytes, verified")
             return
         }
         for message in options.messages {
-            let frame = EchoClient.frame(Array(message.utf8))
+            let frame = FrameEncoder.encode(message.utf8)
             for _ in 0..<options.count {
                 try roundTrip(fd, frame: frame)
                 output(message)
             }
         }
-    }
-
-    /// A frame: 4-byte big-endian length, then the payload.
-    public static func frame(_ payload: [UInt8]) -> [UInt8] {
-        let length = UInt32(payload.count)
-        var bytes: [UInt8] = [
-            UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF),
-        ]
-        bytes.append(contentsOf: payload)
-        return bytes
     }
 
     private func roundTrip(_ fd: Int32, frame: [UInt8]) throws(TrustError) {

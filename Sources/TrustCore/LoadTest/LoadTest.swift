@@ -23,11 +23,21 @@ public struct LoadTest: Sendable {
 
     /// Runs the test. Throws only when it cannot start (unresolvable host,
     /// too few descriptors); failures during the run are in the report.
-    /// - Parameter progress: draw a progress bar on stderr (callers pass
-    ///   `isatty(2)`: a bar is for a person watching a terminal).
-    public func run(progress showProgress: Bool = false) throws(TrustError) -> LoadTestReport {
+    /// - Parameters:
+    ///   - progress: draw the progress display on stderr (callers pass
+    ///     `isatty(2)`: it is for a person watching a terminal).
+    ///   - signals: signals that stop the run early (the CLI passes SIGINT
+    ///     and SIGTERM); the report then covers what was measured until
+    ///     then and says which signal stopped it. Empty: signals keep
+    ///     their usual effect (a library caller's own choice).
+    public func run(progress showProgress: Bool = false, stoppingOn signals: [Int32] = []) throws(TrustError)
+        -> LoadTestReport
+    {
+        // Saturating: the timeout may be any value validation accepts.
+        let probeMs =
+            (options.timeout * 1000).isFinite ? Int32(min(max(options.timeout * 1000, 1), 2e9)) : 2_000_000_000
         let (address, length) = try SocketAddress.firstReachable(
-            host: options.host, port: options.port, timeoutMs: Int32(clamping: Int64(options.timeout * 1000)))
+            host: options.host, port: options.port, timeoutMs: probeMs)
         let limit = DescriptorLimit.raise()
         let concurrency = options.effectiveConcurrency
         if concurrency + LoadTest.descriptorReserve > limit {
@@ -39,17 +49,24 @@ public struct LoadTest: Sendable {
         }
 
         let progress = showProgress ? LoadTestProgress() : nil
+        let stopRequest = StopRequest()
         var engines: [LoadTestEngine] = []
         for share in LoadTest.shares(of: options) {
             engines.append(
                 try LoadTestEngine(
-                    options: options, share: share, address: address, addressLength: length, progress: progress))
+                    options: options, share: share, address: address, addressLength: length, progress: progress,
+                    stopRequest: stopRequest))
         }
+        let wakers = engines.map(\.waker)
 
         let startedAt = MonotonicClock.nanoseconds()
+        let display = progress.map { ProgressDisplay(options: options, progress: $0, startedAt: startedAt) }
+        // Before the threads start: they inherit its blocked signals.
+        let monitor = try LoadTestMonitor(stoppingOn: signals, stopRequest: stopRequest, display: display)
+        let loopFinished = monitor.loopFinished
         let failure = Mutex<TrustError?>(nil)
         let threads = engines.map { engine in
-            LoopThread.start(name: "load-test", handing: engine) { engine in
+            LoopThread.start(name: "load-test", handing: engine, onExit: loopFinished) { engine in
                 do throws(TrustError) {
                     try engine.run(startedAt: startedAt)
                 } catch {
@@ -57,16 +74,13 @@ public struct LoadTest: Sendable {
                 }
             }
         }
-        var bar = progress.map { ProgressBar(options: options, progress: $0, startedAt: startedAt) }
-        for thread in threads {
-            while !thread.join(milliseconds: 200) { bar?.draw() }
-        }
-        bar?.clear()
+        try monitor.watch(threads, wakers: wakers)
         if let error = failure.withLock({ $0 }) { throw error }
         let wall = Double(MonotonicClock.nanoseconds() - startedAt) / 1e9
 
         var tally = LoadTestTally()
         for engine in engines { tally.add(engine.tally) }
+        tally.interruptedBy = stopRequest.signal
         return LoadTestReport(options: options, tally: tally, wallSeconds: wall)
     }
 
@@ -86,38 +100,5 @@ public struct LoadTest: Sendable {
             firstSlot += slots
         }
         return shares
-    }
-}
-
-/// A one-line progress bar on stderr, redrawn in place.
-struct ProgressBar {
-    let options: LoadTestOptions
-    let progress: LoadTestProgress
-    let startedAt: Int64
-    static let width = 30
-
-    mutating func draw() {
-        let done = progress.count
-        let fraction: Double
-        let text: String
-        if let duration = options.duration {
-            let elapsed = Double(MonotonicClock.nanoseconds() - startedAt) / 1e9
-            fraction = min(1, elapsed / duration)
-            text = String(format: "%.1f/%.1f s, %d round trips", min(elapsed, duration), duration, done)
-        } else {
-            let total = options.clients * options.messages
-            fraction = total > 0 ? min(1, Double(done) / Double(total)) : 1
-            text = "\(done)/\(total) round trips"
-        }
-        let filled = Int(fraction * Double(ProgressBar.width))
-        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: ProgressBar.width - filled)
-        ProgressBar.write("\r[\(bar)] \(text)\u{1B}[K")
-    }
-
-    func clear() { ProgressBar.write("\r\u{1B}[K") }
-
-    static func write(_ text: String) {
-        var bytes = Array(text.utf8)
-        _ = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress, $0.count) }
     }
 }

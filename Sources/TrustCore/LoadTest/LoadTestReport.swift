@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// What one event loop counted; the loops' tallies are summed at the end.
 public struct LoadTestTally: Sendable {
     /// Round trips whose echo was complete and equal to what was sent.
@@ -12,6 +16,11 @@ public struct LoadTestTally: Sendable {
     public var firstFailure: LoadFailure?
     /// Connections established.
     public var connections = 0
+    /// Round trips under way when a signal stopped the run: neither
+    /// verified nor failed, because they were never finished.
+    public var cutShort = 0
+    /// The signal that stopped the run early, nil if it ran to its end.
+    public var interruptedBy: Int32?
     public var bytesSent: UInt64 = 0
     public var bytesReceived: UInt64 = 0
     public var latency = LatencyRecorder()
@@ -24,6 +33,8 @@ public struct LoadTestTally: Sendable {
         for (kind, count) in other.failures { failures[kind, default: 0] += count }
         if firstFailure == nil { firstFailure = other.firstFailure }
         connections += other.connections
+        cutShort += other.cutShort
+        if interruptedBy == nil { interruptedBy = other.interruptedBy }
         bytesSent &+= other.bytesSent
         bytesReceived &+= other.bytesReceived
         latency.add(other.latency)
@@ -47,10 +58,37 @@ public struct LoadTestReport: Sendable {
     public var failed: Int { tally.failed }
     public var attempted: Int { tally.ok + tally.failed }
     public func failures(_ kind: LoadFailureKind) -> Int { tally.failures[kind, default: 0] }
-    public var latency: LatencySummary { tally.latency.summary }
+    /// Connections that ended in a failure, all kinds together.
+    public var connectionsFailed: Int { tally.failures.values.reduce(0, +) }
+    /// nil when no round trip succeeded: there is no latency to report.
+    public var latency: LatencySummary? { tally.latency.count > 0 ? tally.latency.summary : nil }
+    public var interruptedBy: Int32? { tally.interruptedBy }
+
+    /// Count mode: the round trips the run promised (clients × messages,
+    /// held at Int.max rather than overflowing); nil with a duration.
+    public static func plannedRoundTrips(of options: LoadTestOptions) -> Int? {
+        guard options.duration == nil else { return nil }
+        let (planned, overflow) = options.clients.multipliedReportingOverflow(by: options.messages)
+        return overflow ? Int.max : planned
+    }
+
+    /// Count mode, after an interruption: planned round trips never
+    /// started (nil with a duration, or when the run was not interrupted).
+    public var notRun: Int? {
+        guard interruptedBy != nil, let planned = LoadTestReport.plannedRoundTrips(of: options) else { return nil }
+        return max(0, planned - attempted - tally.cutShort)
+    }
+
+    /// The exit code of the run: 128 + signal when a signal stopped it,
+    /// else 0 only if every round trip was verified, else the code of the
+    /// first failure's kind.
+    public var exitCode: Int32 {
+        if let signal = interruptedBy { return 128 + signal }
+        return exitStatus.rawValue
+    }
 
     /// 0 only if every round trip was verified; otherwise the code of the
-    /// first failure's kind.
+    /// first failure's kind (an interruption aside: see `exitCode`).
     public var exitStatus: ExitStatus {
         if let first = tally.firstFailure { return first.exitStatus }
         return tally.failed == 0 ? .success : .software
@@ -77,43 +115,73 @@ public struct LoadTestReport: Sendable {
         wallSeconds > 0 ? Double(tally.bytesSent &+ tally.bytesReceived) / wallSeconds / 1e6 : 0
     }
 
-    /// The human summary; its first line is `OK/ATTEMPTED ok, FAILED failed`.
-    public var summary: String {
-        let l = latency
-        let kinds = LoadFailureKind.allCases.map { "\($0.rawValue) \(failures($0))" }.joined(separator: ", ")
-        return """
-            \(ok)/\(attempted) ok, \(failed) failed
-            errors: \(kinds)
-            connections: \(tally.connections)
-            round trips/s: \(LoadTestReport.fixed(roundTripsPerSecond, 1))
-            MB/s: \(LoadTestReport.fixed(payloadMegabytesPerSecond, 3)) payload each way, \(LoadTestReport.fixed(wireMegabytesPerSecond, 3)) on the wire (both ways, headers included)
-            latency us: p50 \(l.p50), p90 \(l.p90), p99 \(l.p99), p99.9 \(l.p999), max \(l.max)\(options.rate != nil ? " (from scheduled send times)" : "")
-            wall time s: \(LoadTestReport.fixed(wallSeconds, 3))
-            """
+    /// `refused 2, timeout 1`: the kinds that occurred, or `none`.
+    var connectionFailuresByKind: String {
+        let kinds = LoadFailureKind.allCases.filter { failures($0) > 0 }.map { "\($0.rawValue) \(failures($0))" }
+        return kinds.isEmpty ? "none" : kinds.joined(separator: ", ")
     }
 
-    /// One JSON object: the results and every input parameter.
+    /// What an interruption left unmeasured, for the summary.
+    var interruptionLine: String? {
+        guard let signal = interruptedBy else { return nil }
+        var line = "interrupted by \(SignalEvents.name(signal)) after \(LoadTestReport.fixed(wallSeconds, 3)) s"
+        line += ": partial results; \(tally.cutShort) round trips cut short"
+        if let notRun { line += ", \(notRun) planned not run" }
+        return line
+    }
+
+    /// The human summary; its first line is `OK/ATTEMPTED ok, FAILED failed`,
+    /// where both counts are round trips. Connection failures, each of
+    /// which may cost several round trips, are counted apart, by kind.
+    public var summary: String {
+        var lines = ["\(ok)/\(attempted) ok, \(failed) failed"]
+        if let interruptionLine { lines.append(interruptionLine) }
+        lines += [
+            "round trips failed: \(failed); connections failed by kind: \(connectionFailuresByKind)",
+            "connections opened: \(tally.connections)",
+            "round trips/s: \(LoadTestReport.fixed(roundTripsPerSecond, 1))",
+            "MB/s: \(LoadTestReport.fixed(payloadMegabytesPerSecond, 3)) payload each way, \(LoadTestReport.fixed(wireMegabytesPerSecond, 3)) on the wire (both ways, headers included)",
+        ]
+        if let l = latency {
+            let origin = options.rate != nil ? " (from scheduled send times)" : ""
+            lines.append(
+                "latency us: p50 \(l.p50), p90 \(l.p90), p99 \(l.p99), p99.9 \(l.p999), max \(l.max)\(origin)")
+        } else {
+            lines.append("latency: no successful round trip")
+        }
+        lines.append("wall time s: \(LoadTestReport.fixed(wallSeconds, 3))")
+        return lines.joined(separator: "\n")
+    }
+
+    /// One JSON object: the results and every input parameter. The field
+    /// names and their meaning are in docs/load-testing.md.
     public var json: String {
-        func optional(_ value: Double?) -> Any { value.map { $0 as Any } ?? NSNull() }
-        var errors: [String: Any] = [:]
-        for kind in LoadFailureKind.allCases { errors[kind.rawValue] = failures(kind) }
-        let l = latency
+        func optional(_ value: (any Sendable)?) -> Any { value.map { $0 as Any } ?? NSNull() }
+        var byKind: [String: Any] = [:]
+        for kind in LoadFailureKind.allCases { byKind[kind.rawValue] = failures(kind) }
         var object: [String: Any] = [
             "host": options.host, "port": Int(options.port), "clients": options.clients,
             "messages": options.messages, "concurrency": options.concurrency, "payload_size": options.payloadSize,
             "mode": options.mode.rawValue, "duration": optional(options.duration), "rate": optional(options.rate),
             "connect_rate": optional(options.connectRate), "timeout": options.timeout, "threads": options.threads,
-            "ok": ok, "failed": failed, "attempted": attempted, "errors": errors,
-            "connections": tally.connections, "bytes_sent": tally.bytesSent, "bytes_received": tally.bytesReceived,
+            "ok": ok, "failed": failed, "attempted": attempted,
+            "planned": optional(LoadTestReport.plannedRoundTrips(of: options)),
+            "connections_failed_by_kind": byKind, "connections_failed": connectionsFailed,
+            "connections_opened": tally.connections, "bytes_sent": tally.bytesSent,
+            "bytes_received": tally.bytesReceived,
             "round_trips_per_s": LoadTestReport.rounded(roundTripsPerSecond, 1),
             "payload_mb_per_s": LoadTestReport.rounded(payloadMegabytesPerSecond, 3),
             "wire_mb_per_s": LoadTestReport.rounded(wireMegabytesPerSecond, 3),
-            "latency_us": [
-                "p50": l.p50, "p90": l.p90, "p99": l.p99, "p99_9": l.p999, "max": l.max, "min": l.min,
-                "mean": LoadTestReport.rounded(l.mean, 1),
-            ],
+            "latency_us": latency.map { l -> Any in
+                [
+                    "p50": l.p50, "p90": l.p90, "p99": l.p99, "p99_9": l.p999, "max": l.max, "min": l.min,
+                    "mean": LoadTestReport.rounded(l.mean, 1),
+                ]
+            } ?? NSNull(),
             "wall_time_s": LoadTestReport.rounded(wallSeconds, 3),
-            "exit_code": Int(exitStatus.rawValue),
+            "interrupted_by": optional(interruptedBy.map(SignalEvents.name)),
+            "cut_short": tally.cutShort, "not_run": optional(notRun),
+            "exit_code": Int(exitCode),
         ]
         if let first = tally.firstFailure {
             object["first_failure"] = ["kind": first.kind.rawValue, "message": first.message]
@@ -127,6 +195,7 @@ public struct LoadTestReport: Sendable {
         return text
     }
 
+
     static func fixed(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
 
     static func rounded(_ value: Double, _ digits: Int) -> Double {
@@ -137,9 +206,15 @@ public struct LoadTestReport: Sendable {
 
 extension LoadTestReport {
     /// The error a failed run ends with: the one stderr line and, through
-    /// its kind and errno, the exit code of the first failure's kind.
-    /// nil when every round trip was verified.
+    /// its kind and errno, the exit code of the first failure's kind, or
+    /// 128 + signal when a signal stopped the run. nil when every round
+    /// trip was verified.
     public var error: TrustError? {
+        if let signal = interruptedBy {
+            return .interrupted(
+                signal: signal,
+                message: "interrupted by \(SignalEvents.name(signal)); the summary covers what was measured")
+        }
         guard let line = failureLine else { return nil }
         guard let first = tally.firstFailure else { return TrustError(kind: .internal, message: line) }
         switch first.kind {
