@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Prints the closing summary of `make test` from swift test's xUnit report.
 
-Usage: test-summary.py RESULTS.xml RUNNER_STATUS [CHECK=ok|failed ...]
+Usage: test-summary.py RESULTS RUNNER_STATUS [CHECK=ok|failed ...]
+
+RESULTS is one xUnit file, or several as LABEL:FILE,LABEL:FILE (one run of
+the suite per IO backend): each run's test targets are named LABEL/TARGET.
 
 One line per test target, the names of failed tests, then the last line:
 `tests: N passed, M failed` (extra CHECKs such as install-check count as one
@@ -12,6 +15,15 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 
 
+def reports(argument: str) -> list[tuple[str, str]]:
+    """'a.xml' or 'epoll:a.xml,io_uring:b.xml' -> [(label, path)]."""
+    result = []
+    for item in argument.split(","):
+        label, sep, path = item.partition(":")
+        result.append((label, path) if sep else ("", item))
+    return result
+
+
 def main() -> int:
     if len(sys.argv) < 3:
         print("usage: test-summary.py RESULTS.xml RUNNER_STATUS [NAME=ok|failed ...]", file=sys.stderr)
@@ -19,19 +31,20 @@ def main() -> int:
     runner_status = sys.argv[2]
     passed, failed = Counter(), Counter()
     failures = []
-    try:
-        root = ET.parse(sys.argv[1]).getroot()
-    except (OSError, ET.ParseError) as error:
-        print(f"test-summary: cannot read {sys.argv[1]}: {error}")
-        root = None
-        failed["report"] += 1
-        failures.append("swift test report")
-    if root is not None:
+    for label, path in reports(sys.argv[1]):
+        prefix = f"{label}/" if label else ""
+        try:
+            root = ET.parse(path).getroot()
+        except (OSError, ET.ParseError) as error:
+            print(f"test-summary: cannot read {path}: {error}")
+            failed[f"{prefix}report"] += 1
+            failures.append(f"{prefix}swift test report")
+            continue
         for case in root.iter("testcase"):
-            target = case.get("classname", "?").split(".")[0]
+            target = prefix + case.get("classname", "?").split(".")[0]
             if case.find("failure") is not None or case.find("error") is not None:
                 failed[target] += 1
-                failures.append(f"{case.get('classname')}.{case.get('name')}")
+                failures.append(f"{prefix}{case.get('classname')}.{case.get('name')}")
             else:
                 passed[target] += 1
     for check in sys.argv[3:]:
@@ -41,7 +54,7 @@ def main() -> int:
             failures.append(name)
     print("==> summary")
     for target in sorted(set(passed) | set(failed)):
-        print(f"    {target:<16} {passed[target]:>4} passed, {failed[target]} failed")
+        print(f"    {target:<26} {passed[target]:>4} passed, {failed[target]} failed")
     for name in failures:
         print(f"    FAILED {name}")
     total_passed, total_failed = sum(passed.values()), sum(failed.values())

@@ -6,6 +6,13 @@
  * and no private copies of kernel definitions: one liburing call per helper.
  * Every function returns >= 0 or -errno; no global state.
  */
+/* liburing.h and this file use GNU/Linux names (AT_FDCWD, MAP_ANONYMOUS,
+ * O_CLOEXEC under -std=c11): defined here, before the first include, so it
+ * builds the same with or without -D_GNU_SOURCE. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+
 #include "cnetshim.h"
 
 #include <errno.h>
