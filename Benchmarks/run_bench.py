@@ -61,6 +61,7 @@ class Server:
     label: str
     argv: list[str]
     binary: Path
+    env: dict = field(default_factory=dict)  # added to the server's environment
 
     def available(self) -> bool:
         return self.binary.is_file() and os.access(self.binary, os.X_OK)
@@ -78,14 +79,21 @@ def make_servers(args: argparse.Namespace) -> dict[str, Server]:
                 "--timeout", "0", "--max-clients", "20000"]
 
     return {
-        "trustctl": Server("trustctl", "trustctl (1 worker)", trust_argv("raw"), trustctl),
+        # TRUST_ECHO_IO picks the backend (SPEC §18): both are measured.
+        "trustctl": Server("trustctl", "trustctl io_uring (1 worker)", trust_argv("raw"), trustctl,
+                           {"TRUST_ECHO_IO": "io_uring"}),
+        "trustctl-epoll": Server("trustctl-epoll", "trustctl epoll (1 worker)", trust_argv("raw"), trustctl,
+                                 {"TRUST_ECHO_IO": "epoll"}),
         "nio1": Server("nio1", "NIO (1 loop)", [str(nio1), "--threads", "1", "--port", "0"], nio1),
         # NIO's example prints its ready line with print(), which stdio
         # buffers when stdout is a pipe: stdbuf makes it line-buffered.
         "nio": Server("nio", "NIO as shipped (2 loops)",
                       ["stdbuf", "-oL", str(nio), "127.0.0.1", "0"], nio),
         "c": Server("c", "C epoll", [str(c_server), "--port", "0", "--raw"], c_server),
-        "trustctl-framed": Server("trustctl-framed", "trustctl framed", trust_argv("framed"), trustctl),
+        "trustctl-framed": Server("trustctl-framed", "trustctl io_uring framed", trust_argv("framed"), trustctl,
+                                  {"TRUST_ECHO_IO": "io_uring"}),
+        "trustctl-epoll-framed": Server("trustctl-epoll-framed", "trustctl epoll framed", trust_argv("framed"),
+                                        trustctl, {"TRUST_ECHO_IO": "epoll"}),
         "c-framed": Server("c-framed", "C epoll framed",
                            [str(c_server), "--port", "0", "--framed"], c_server),
         # --baseline PATH: another trustctl build (e.g. main before a change),
@@ -105,7 +113,7 @@ class RunningServer:
         self.proc = subprocess.Popen(
             ["taskset", "-c", SERVER_CORE, *server.argv],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.stderr_file,
-            env=env, start_new_session=True)
+            env={**env, **server.env}, start_new_session=True)
         self.port = self._wait_ready()
         # Keep draining stdout so a chatty server never blocks on a full pipe.
         threading.Thread(target=self._drain, daemon=True).start()
@@ -200,10 +208,10 @@ def make_scenarios(quick: bool, load_servers: list[str]) -> list[Scenario]:
         Scenario("stream-64KiB-1c", "load", load_servers, 1, payload=65536,
                  note="throughput of one connection"),
         Scenario("framed-64B-100c", "load",
-                 [s + "-framed" for s in load_servers if s in ("trustctl", "c", "baseline")], 100,
+                 [s + "-framed" for s in load_servers if s in ("trustctl", "trustctl-epoll", "c", "baseline")], 100,
                  framed=True, note="framed mode; compare with pingpong-64B-100c"),
         Scenario("framed-64B-1000c", "load",
-                 [s + "-framed" for s in load_servers if s in ("trustctl", "c", "baseline")], 1000,
+                 [s + "-framed" for s in load_servers if s in ("trustctl", "trustctl-epoll", "c", "baseline")], 1000,
                  framed=True, note="framed mode; compare with pingpong-64B-1000c"),
     ]
     scenarios += [Scenario(f"idle-{n}c", "idle", load_servers, n) for n in idle]
@@ -246,8 +254,10 @@ def run_load(args, server: RunningServer, scenario: Scenario) -> dict:
     # core. Our numbers are trustworthy only when this stays near zero.
     busy0, server0, children0 = busy_ticks(), process_ticks(server.pid), os.times()
     wall0 = time.monotonic()
+    syscalls = start_syscall_count(server.pid, args.warmup, args.window)
     done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
     wall = time.monotonic() - wall0
+    syscall_count = finish_syscall_count(syscalls)
     children1 = os.times()
     driver_ticks = ((children1.children_user - children0.children_user)
                     + (children1.children_system - children0.children_system)) * os.sysconf("SC_CLK_TCK")
@@ -266,10 +276,39 @@ def run_load(args, server: RunningServer, scenario: Scenario) -> dict:
     result["server_cpu_us_per_rt"] = ticks / clk * 1e6 / rts if rts else None
     result["server_cpu_share"] = ticks / clk / args.window
     result["client_cpu_us_per_rt"] = result.get("client_cpu_us", 0) / rts if rts else None
+    # The server's system calls over the measurement window (perf counts
+    # every thread's raw_syscalls:sys_enter), per verified round trip.
+    result["server_syscalls_per_rt"] = syscall_count / rts if rts and syscall_count is not None else None
     result["ok"] = done.returncode == 0 and result.get("errors_total", 1) == 0
     if not result["ok"]:
         result["error"] = f"client exit {done.returncode}: {done.stderr.strip()[-300:]}"
     return result
+
+
+def start_syscall_count(pid: int, warmup: float, window: float):
+    """`perf stat` on the server over the client's window (after its
+    warm-up); None when perf is missing or refuses (then no figure)."""
+    if shutil.which("perf") is None:
+        return None
+    argv = ["perf", "stat", "-x,", "-e", "raw_syscalls:sys_enter", "-p", str(pid),
+            "--delay", str(int(warmup * 1000)), "--", "sleep", f"{warmup + window:.3f}"]
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def finish_syscall_count(perf) -> int | None:
+    if perf is None:
+        return None
+    try:
+        _, err = perf.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        perf.kill()
+        perf.communicate()
+        return None
+    for line in err.splitlines():
+        fields = line.split(",")
+        if len(fields) > 2 and fields[2] == "raw_syscalls:sys_enter" and fields[0].isdigit():
+            return int(fields[0])
+    return None
 
 
 def wait_for(predicate, timeout: float, what: str) -> None:
@@ -422,9 +461,9 @@ def ratio(a: float | None, b: float | None) -> str:
 def load_table(results: dict, scenarios: list[Scenario], servers: dict[str, Server]) -> list[str]:
     lines = [
         "| scenario | server | rt/s median (min–max) | server CPU µs/rt median (min–max) | "
-        "server CPU | p99 µs | MB/s | driver CPU µs/rt | other load | rate ÷ NIO(1) | CPU/rt ÷ NIO(1) | "
+        "server CPU | p99 µs | syscalls/rt | MB/s | driver CPU µs/rt | other load | rate ÷ NIO(1) | CPU/rt ÷ NIO(1) | "
         "rate ÷ C | CPU/rt ÷ C |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for sc in scenarios:
         if sc.kind != "load":
@@ -439,7 +478,7 @@ def load_table(results: dict, scenarios: list[Scenario], servers: dict[str, Serv
             good = [r for r in runs if r.get("ok")]
             if not good:
                 lines.append(f"| {sc.name} | {servers[name].label} | failed: "
-                             f"{runs[0].get('error', '?') if runs else 'no runs'} | | | | | | | | | | |")
+                             f"{runs[0].get('error', '?') if runs else 'no runs'} | | | | | | | | | | | |")
                 continue
             rate = median_of(runs, "rt_per_s")
             cpu = median_of(runs, "server_cpu_us_per_rt")
@@ -451,7 +490,9 @@ def load_table(results: dict, scenarios: list[Scenario], servers: dict[str, Serv
                 f"| {sc.name} | {servers[name].label} | {spread([r['rt_per_s'] for r in good], ',.0f')} "
                 f"| {spread([r['server_cpu_us_per_rt'] for r in good], '.2f')} "
                 f"| {show(median_of(runs, 'server_cpu_share'), '.0f', 100)}% "
-                f"| {show(median_of(runs, 'latency_p99'), '.0f')} | {show(median_of(runs, 'mb_per_s'), ',.1f')} "
+                f"| {show(median_of(runs, 'latency_p99'), '.0f')} "
+                f"| {show(median_of(runs, 'server_syscalls_per_rt'), '.2f')} "
+                f"| {show(median_of(runs, 'mb_per_s'), ',.1f')} "
                 f"| {show(median_of(runs, 'client_cpu_us_per_rt'), '.2f')} "
                 f"| {show(median_of(runs, 'other_cpu_share'), '.0f', 100)}% "
                 f"| {ratio(rate, nio_rate)} | {ratio(cpu, nio_cpu)} "
@@ -497,18 +538,21 @@ def framed_table(results: dict) -> list[str]:
 
 
 def baseline_table(results: dict) -> list[str]:
-    """trustctl against the --baseline build, per scenario: the before/after
-    ratio a change on the echo path must show."""
-    lines = ["| scenario | baseline CPU µs/rt | trustctl CPU µs/rt | trustctl ÷ baseline | rt/s ÷ baseline |",
-             "|---|---|---|---|---|"]
+    """trustctl (each backend) against the --baseline build, per scenario: the
+    before/after ratio a change on the echo path must show."""
+    lines = ["| scenario | trustctl | baseline CPU µs/rt | trustctl CPU µs/rt | trustctl ÷ baseline | "
+             "rt/s ÷ baseline |", "|---|---|---|---|---|---|"]
+    pairs = (("baseline", "trustctl-epoll"), ("baseline", "trustctl"),
+             ("baseline-framed", "trustctl-epoll-framed"), ("baseline-framed", "trustctl-framed"))
     for scenario, per_server in results.items():
-        for base, new in (("baseline", "trustctl"), ("baseline-framed", "trustctl-framed")):
+        for base, new in pairs:
             if base in per_server and new in per_server:
                 b = median_of(per_server[base], "server_cpu_us_per_rt")
                 n = median_of(per_server[new], "server_cpu_us_per_rt")
                 br = median_of(per_server[base], "rt_per_s")
                 nr = median_of(per_server[new], "rt_per_s")
-                lines.append(f"| {scenario} | {show(b, '.2f')} | {show(n, '.2f')} | {ratio(n, b)} | {ratio(nr, br)} |")
+                lines.append(f"| {scenario} | {new} | {show(b, '.2f')} | {show(n, '.2f')} | {ratio(n, b)} "
+                             f"| {ratio(nr, br)} |")
     return lines if len(lines) > 2 else []
 
 
@@ -710,7 +754,7 @@ def main() -> int:
     started = time.monotonic()
     servers = make_servers(args)
     wanted = [s.strip() for s in args.servers.split(",") if s.strip()]
-    unknown = [s for s in wanted if s not in ("trustctl", "nio1", "nio", "c", "baseline")]
+    unknown = [s for s in wanted if s not in ("trustctl", "trustctl-epoll", "nio1", "nio", "c", "baseline")]
     if unknown:
         parser.error(f"unknown server(s): {', '.join(unknown)}")
     required = {s.strip() for s in args.require.split(",") if s.strip()}
