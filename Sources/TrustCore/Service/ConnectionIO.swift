@@ -14,8 +14,8 @@ import Logging
 /// later output is appended behind it, so order is kept. On epoll a
 /// connection is not read while anything is pending (pending is then at most
 /// what the handler produced from one 64 KiB read); on io_uring reading stops
-/// once `pendingBound` bytes wait, which bounds memory per client the same
-/// way while letting pipelined clients keep a few chunks in flight.
+/// too, and what the multishot receive had already taken in that turn (at
+/// most 32 ring buffers, 128 KiB) is the bound.
 final class ConnectionIO {
     let loop: EventLoop
     let state: ServiceState
@@ -33,7 +33,6 @@ final class ConnectionIO {
     /// io_uring: the received buffer being delivered now, which a send may
     /// use in place (and keep until the send completes).
     var delivering: (id: UInt16, start: UnsafeMutableRawPointer, end: UnsafeMutableRawPointer, claimed: Bool)?
-    static let pendingBound = 64 * 1024
 
     init(loop: EventLoop, state: ServiceState, logger: Logger, timeoutMs: Int64, capacity: Int) {
         self.loop = loop

@@ -54,11 +54,9 @@ extension StreamWorker {
             closeFailed(slot, c)
         } else if c.pointee.closeAfterFlush != 0 && !hasOutput(c) {
             close(slot, c, reason: reasons[c.pointee.closeAfterFlush])
-        } else if io.uring != nil
-            && (c.pointee.closeAfterFlush != 0 || c.pointee.pendingCount >= ConnectionIO.pendingBound)
-        {
-            // No more input for a closing connection; none for one whose
-            // client does not take its output, until it does.
+        } else if io.uring != nil && (c.pointee.closeAfterFlush != 0 || c.pointee.pendingCount > 0) {
+            // No more input for a closing connection; none, as on epoll, for
+            // one with output waiting behind a send, until it has left.
             c.pointee.readPaused = true
             io.cancelReceive(slot, c)
         }

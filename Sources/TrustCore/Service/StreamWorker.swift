@@ -62,8 +62,12 @@ final class StreamWorker<Handler: StreamHandler> {
 
     /// io_uring buffer ring: buffers of this size, shared by the worker's
     /// connections; a buffer is back in the ring as soon as its bytes are
-    /// sent or copied.
-    static var ringBufferSize: Int { 16 * 1024 }
+    /// sent or copied. 4 KiB because a multishot receive may fill up to 32
+    /// buffers in one turn before a pause takes effect (the kernel's
+    /// MULTISHOT_MAX_RETRY): that burst, 128 KiB, bounds what a client that
+    /// does not read can leave in its pending buffer. 1,024 of them: 4 MiB
+    /// per worker, resident from the start.
+    static var ringBufferSize: Int { 4 * 1024 }
     static var ringBufferCount: UInt32 { 1024 }
 
     init(
