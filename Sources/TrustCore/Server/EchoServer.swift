@@ -212,14 +212,13 @@ final class EchoServerState: Sendable {
 extension EchoServer {
     /// A server for resolved settings (see `ConfigResolver`).
     public convenience init(
-        settings: EchoServerSettings, logger: Logger, signals: SignalEvents,
+        settings: ServerSettings, logger: Logger, signals: SignalEvents,
         onHangup: @escaping @Sendable () -> Void
     ) {
         let options = Options(
-            host: settings.host.value, port: settings.port.value, mode: settings.mode.value,
-            idleTimeout: settings.idleTimeout.value, maxFrame: settings.maxFrame.value,
-            maxClients: settings.maxClients.value, workers: settings.workers.value,
-            drainTimeout: settings.drainTimeout.value)
+            host: settings.host, port: settings.port, mode: settings.mode, idleTimeout: settings.idleTimeout,
+            maxFrame: settings.maxFrame, maxClients: settings.maxClients, workers: settings.workers,
+            drainTimeout: settings.drainTimeout)
         self.init(options: options, logger: logger, signals: signals, onHangup: onHangup)
     }
 }
