@@ -17,7 +17,8 @@ final class CLIConfigFileStrictnessTests: XCTestCase {
     /// `config show` and `echo-server` each exit 78 with one line naming the file.
     private func assertRejected(_ fragments: [String], file: StaticString = #filePath, line: UInt = #line) throws {
         for arguments in [["config", "show"], ["echo-server", "--port", "0"]] {
-            let result = try TrustctlProcess.run(arguments, environment: env.variables, timeout: 10, file: file, line: line)
+            let result = try TrustctlProcess.run(
+                arguments, environment: env.variables, timeout: 10, file: file, line: line)
             assertOneLineFailure(
                 result, exitCode: 78, containing: [env.configFile.path] + fragments, file: file, line: line)
             XCTAssertEqual(result.stdout, "", file: file, line: line)

@@ -66,7 +66,9 @@ final class CLIHelpConsistencyTests: XCTestCase {
     func testEveryRouteToHelpGivesTheSameText() throws {
         let env = try makeTrustctlEnvironment()
         let direct = try help(["echo-server"])
-        for arguments in [["echo-server", "--port", "0", "-h"], ["help", "echo-server"], ["echo-server", "--mode=x", "--help"]] {
+        for arguments in [
+            ["echo-server", "--port", "0", "-h"], ["help", "echo-server"], ["echo-server", "--mode=x", "--help"],
+        ] {
             let result = try TrustctlProcess.run(arguments, environment: env.variables)
             XCTAssertEqual(result.exitCode, 0, result.stderr)
             XCTAssertEqual(result.stdout, direct, arguments.joined(separator: " "))

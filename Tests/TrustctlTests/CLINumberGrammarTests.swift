@@ -29,7 +29,8 @@ final class CLINumberGrammarTests: XCTestCase {
         for (text, shown) in accepted {
             let flag = parseConfigShow(try run(["config", "show", "--timeout", text]))
             XCTAssertEqual(flag["timeout"]?.value, shown, text)
-            let fromEnv = parseConfigShow(try run(["config", "show"], environment: env.with(["TRUST_ECHO_TIMEOUT": text])))
+            let fromEnv = parseConfigShow(
+                try run(["config", "show"], environment: env.with(["TRUST_ECHO_TIMEOUT": text])))
             XCTAssertEqual(fromEnv["timeout"]?.value, shown, text)
             try env.writeConfig("{\"timeout\": \(text)}")
             XCTAssertEqual(parseConfigShow(try run(["config", "show"]))["timeout"]?.value, shown, text)
@@ -77,7 +78,9 @@ final class CLINumberGrammarTests: XCTestCase {
             try run(["echo-client", "127.0.0.1", "\(port)", "x", "--count", "-3"]), exitCode: 64,
             containing: ["--count: '-3' is out of range: expected integer 1-1000000"])
         assertOneLineFailure(
-            try run(["echo-load-test", "--host", "127.0.0.1", "--port", "\(port)", "--clients", "1", "--messages", "-1"]),
+            try run([
+                "echo-load-test", "--host", "127.0.0.1", "--port", "\(port)", "--clients", "1", "--messages", "-1",
+            ]),
             exitCode: 64, containing: ["--messages: '-1' is out of range: expected integer 1-1000000000"])
         assertOneLineFailure(
             try run(["echo-server", "--port", "0", "--max-clients", "-5"]), exitCode: 64,
@@ -119,7 +122,9 @@ final class CLINumberGrammarTests: XCTestCase {
         }
         assertOneLineFailure(
             try run(["config", "show", "--drain-timeout", "604801"]), exitCode: 64,
-            containing: ["--drain-timeout: '604801' is out of range: expected seconds 0 (close at once) or 0.001-604800"])
+            containing: [
+                "--drain-timeout: '604801' is out of range: expected seconds 0 (close at once) or 0.001-604800"
+            ])
     }
 
     func testMessagesQuoteTheTextAsTyped() throws {

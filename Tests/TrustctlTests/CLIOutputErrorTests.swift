@@ -30,7 +30,9 @@ final class CLIOutputErrorTests: XCTestCase {
 
     func testConfigShowHelpAndVersionToAFullDeviceExit74() throws {
         let env = try makeTrustctlEnvironment()
-        for arguments in [["config", "show"], ["--help"], ["--version"], ["echo-server", "--help"], ["help", "config"]] {
+        for arguments in [
+            ["config", "show"], ["--help"], ["--version"], ["echo-server", "--help"], ["help", "config"],
+        ] {
             assertWriteError(try run(arguments, stdout: ">/dev/full", environment: env.variables), "ENOSPC")
         }
     }
