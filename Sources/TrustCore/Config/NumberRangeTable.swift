@@ -36,7 +36,6 @@ extension NumberRange {
     public static let maxClients = integer("integer", 1...1_000_000)
     public static let workers = integer("integer", 1...1024)
     public static let drainTimeout = seconds(zeroMeans: "close at once")
-    public static let dummyRate = perSecond("events/s")
 
     // MARK: echo-client
 
@@ -70,7 +69,6 @@ extension NumberRange {
         ("echo-server", "max-clients", maxClients),
         ("echo-server", "workers", workers),
         ("echo-server", "drain-timeout", drainTimeout),
-        ("echo-server", "dummy-rate", dummyRate),
         ("echo-client", "<port>", clientPort),
         ("echo-client", "--payload-size", clientPayloadSize),
         ("echo-client", "--timeout", clientTimeout),

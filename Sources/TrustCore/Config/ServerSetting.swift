@@ -36,13 +36,10 @@ public enum ServerSetting {
     public static let logLevel = Setting<Logger.Level>(
         "log-level", .choice(placeholder: "level"), default: { .info }, environment: "TRUST_LOG_LEVEL",
         help: "Least severe log line written.")
-    public static let dummyRate = Setting<Double>(
-        "dummy-rate", .decimal(.dummyRate, placeholder: "per-second"), default: { 1000 },
-        help: "A dummy setting, to show what adding one takes.")
 
     /// Every setting, in the order `config show` and the help list them.
     public static let all: [any AnySetting] = [
-        port, host, mode, timeout, maxFrame, maxClients, workers, drainTimeout, logLevel, dummyRate,
+        port, host, mode, timeout, maxFrame, maxClients, workers, drainTimeout, logLevel,
     ]
 
     /// The declaration named `name` (a flag without dashes, a config.json key).

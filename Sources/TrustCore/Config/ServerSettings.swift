@@ -45,7 +45,6 @@ public struct ServerSettings: Sendable, Equatable {
     /// Seconds given to draining after SIGINT/SIGTERM.
     public var drainTimeout: Double { self[ServerSetting.drainTimeout] }
     public var logLevel: Logger.Level { self[ServerSetting.logLevel] }
-    public var dummyRate: Double { self[ServerSetting.dummyRate] }
 
     // MARK: By declaration
 
