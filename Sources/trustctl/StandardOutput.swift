@@ -24,11 +24,14 @@ enum StandardOutput {
     nonisolated(unsafe) private static var failure: WriteError?
     private static let bufferLimit = 64 * 1024
 
-    /// Queues `text` and a newline.
+    /// On a terminal each line shows at once; elsewhere lines are batched.
+    private static let isTerminal = isatty(STDOUT_FILENO) == 1
+
+    /// Queues `text` and a newline. A write error is kept for `flush`.
     static func line(_ text: String) {
         pending.append(contentsOf: text.utf8)
         pending.append(UInt8(ascii: "\n"))
-        if pending.count >= bufferLimit { try? flush() }
+        if isTerminal || pending.count >= bufferLimit { try? flush() }
     }
 
     /// Writes everything queued; throws the first write error seen, now or earlier.

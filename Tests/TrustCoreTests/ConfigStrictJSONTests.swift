@@ -63,14 +63,8 @@ final class ConfigStrictJSONTests: XCTestCase {
     func testDifferentialAgainstJSONSerialization() throws {
         let seed = ProcessInfo.processInfo.environment["TRUSTCTL_FUZZ_SEED"].flatMap(UInt64.init) ?? 0x6A73_6F6E
         print("ConfigStrictJSONTests seed: \(seed) (replay with TRUSTCTL_FUZZ_SEED=\(seed))")
-        var state = seed
-        func next() -> Int {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return Int(truncatingIfNeeded: (z ^ (z >> 31)) >> 1)
-        }
+        var random = SplitMix64(seed: seed)
+        func next() -> Int { Int.random(in: 0..<Int.max, using: &random) }
         let pieces = [
             "{", "}", "[", "]", ",", ":", " ", "\n", "\"", "\\", "\\u", "\\ud83d", "\\ude00", "0", "1", "-", ".", "e",
             "E", "+", "true", "false", "null", "NaN", "\"port\"", "\"a\"", "9900", "1e400", "0.5", "é", "\u{0}",

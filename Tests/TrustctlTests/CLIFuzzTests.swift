@@ -86,14 +86,6 @@ final class CLIFuzzTests: XCTestCase {
             XCTAssertEqual(lines.count, 1, "stderr is not one line: \(label); stderr: \(stderr.debugDescription)")
         }
     }
-
-    private func closedLoopbackPort() -> UInt16 {
-        var port: UInt16 = 0
-        let fd = cnet_tcp_listen_host("127.0.0.1", 0, 1, 0, &port)
-        XCTAssertGreaterThanOrEqual(fd, 0)
-        _ = cnet_close(fd)
-        return port
-    }
 }
 
 enum FuzzCommand: CaseIterable {

@@ -15,15 +15,6 @@ final class CLINumberGrammarTests: XCTestCase {
         try TrustctlProcess.run(arguments, environment: environment ?? env.variables, timeout: 30)
     }
 
-    /// A port nobody listens on: connecting to it is refused at once.
-    private func closedPort() -> UInt16 {
-        var port: UInt16 = 0
-        let fd = cnet_tcp_listen_host("127.0.0.1", 0, 1, 0, &port)
-        XCTAssertGreaterThanOrEqual(fd, 0)
-        _ = cnet_close(fd)
-        return port
-    }
-
     func testSecondsReadTheSameAsFlagEnvironmentAndFile() throws {
         let accepted = ["1e3": "1000", "0.5": "0.5", "2.5E-1": "0.25", "604800": "604800", "0": "0", "0.001": "0.001"]
         for (text, shown) in accepted {
@@ -70,7 +61,7 @@ final class CLINumberGrammarTests: XCTestCase {
     }
 
     func testNegativeNumbersAreValuesNeverFlags() throws {
-        let port = closedPort()
+        let port = closedLoopbackPort()
         assertOneLineFailure(
             try run(["echo-client", "127.0.0.1", "-1", "x"]), exitCode: 64,
             containing: ["<port>: '-1' is out of range: expected port 1-65535"])
@@ -90,7 +81,7 @@ final class CLINumberGrammarTests: XCTestCase {
     }
 
     func testValuesThatWouldTrapTheLoadTesterAreOutOfRange() throws {
-        let port = closedPort()
+        let port = closedLoopbackPort()
         let base = ["echo-load-test", "--host", "127.0.0.1", "--port", "\(port)", "--clients", "1", "--messages", "1"]
         for (flag, text, range) in [
             ("--rate", "1e-300", "round trips/s 0.001-100000000"),
@@ -108,7 +99,7 @@ final class CLINumberGrammarTests: XCTestCase {
     }
 
     func testOneMaximumForSecondsAcrossCommands() throws {
-        let port = closedPort()
+        let port = closedLoopbackPort()
         let client = ["echo-client", "127.0.0.1", "\(port)", "x", "--timeout"]
         let loadTest = [
             "echo-load-test", "--host", "127.0.0.1", "--port", "\(port)", "--clients", "1", "--messages", "1",
@@ -132,5 +123,16 @@ final class CLINumberGrammarTests: XCTestCase {
             try run(["config", "show", "--max-frame", "00x1"]), exitCode: 64, containing: ["'00x1' is not a number"])
         let result = try run(["config", "show", "--mode", "raw\nframed"])
         assertOneLineFailure(result, exitCode: 64, containing: ["--mode: 'raw\\nframed' is not accepted"])
+    }
+}
+
+extension XCTestCase {
+    /// A loopback port nobody listens on: connecting to it is refused at once.
+    func closedLoopbackPort() -> UInt16 {
+        var port: UInt16 = 0
+        let fd = cnet_tcp_listen_host("127.0.0.1", 0, 1, 0, &port)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        _ = cnet_close(fd)
+        return port
     }
 }

@@ -53,10 +53,10 @@ public struct EchoClient: Sendable {
         /// values set in code against the range table.
         public func validate() throws(TrustError) {
             if messages.isEmpty && payloadSize == nil {
-                throw .usage("give at least one MESSAGE or --payload-size N")
+                throw .usage("give at least one <message> or --payload-size <bytes>")
             }
             if !messages.isEmpty && payloadSize != nil {
-                throw .usage("--payload-size replaces MESSAGE arguments: give one or the other")
+                throw .usage("--payload-size replaces <message> arguments: give one or the other")
             }
             try NumberRange.clientPort.check(Int(port), "<port>")
             if let size = payloadSize {
