@@ -26,8 +26,7 @@ struct CommandSyntax: Sendable {
     func parse(_ tokens: [String], helpFor type: any ParsableCommand.Type) throws -> ParsedArguments {
         do {
             return try split(tokens)
-        } catch let error as HelpRequested {
-            _ = error
+        } catch is HelpRequested {
             throw CleanExit.helpRequest(type)
         } catch let error as CommandLineError {
             throw ValidationError(error.message)
