@@ -1,4 +1,5 @@
 import ArgumentParser
+import TrustCore
 
 /// The root command. Subcommands are listed here only; each lives in its own file.
 struct Trustctl: ParsableCommand {

@@ -1,18 +1,16 @@
-import TrustCore
-
 #if canImport(Glibc)
     import Glibc
 #endif
 
 /// stdout with its write errors seen (SPEC §5: writing stdout to a full
 /// device is an I/O error, 74). `print` would buffer in stdio and drop the
-/// error; every command writes its results here instead and `flush`es
-/// before it exits. Used from the main thread only.
-enum StandardOutput {
+/// error; every command (and a server's ready line) writes here instead and
+/// `flush`es before it exits. Used from the main thread only.
+public enum StandardOutput {
     /// A failed write: the command exits 74 with this one line.
-    struct WriteError: Error {
-        let errno: Errno
-        var message: String {
+    public struct WriteError: Error, Sendable {
+        public let errno: Errno
+        public var message: String {
             let why =
                 errno.rawValue == EBADF ? "stdout is closed (\(errno.description))" : "stdout: \(errno.description)"
             return "cannot write output: \(why)"
@@ -28,14 +26,14 @@ enum StandardOutput {
     private static let isTerminal = isatty(STDOUT_FILENO) == 1
 
     /// Queues `text` and a newline. A write error is kept for `flush`.
-    static func line(_ text: String) {
+    public static func line(_ text: String) {
         pending.append(contentsOf: text.utf8)
         pending.append(UInt8(ascii: "\n"))
         if isTerminal || pending.count >= bufferLimit { try? flush() }
     }
 
     /// Writes everything queued; throws the first write error seen, now or earlier.
-    static func flush() throws(WriteError) {
+    public static func flush() throws(WriteError) {
         if let failure { throw failure }
         var offset = 0
         // Bounded: each pass writes at least one byte or ends with an error.
@@ -66,7 +64,7 @@ enum StandardOutput {
     /// become descriptor 1 and receive the output. A closed stdout or
     /// stderr is replaced by /dev/null opened read-only, so writing to it
     /// still fails (EBADF, exit 74) instead of going somewhere else.
-    static func reserveStandardDescriptors() {
+    public static func reserveStandardDescriptors() {
         for descriptor: Int32 in 0...2 where fcntl(descriptor, F_GETFD) < 0 && errno == EBADF {
             let opened = open("/dev/null", O_RDONLY)
             if opened >= 0 && opened != descriptor {
