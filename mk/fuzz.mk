@@ -48,3 +48,19 @@ fuzz-proxy: $(PROXY_FUZZ_BIN)
 
 fuzz-clean:
 	rm -rf $(FUZZ_BUILD) fuzz-artifacts
+
+# The strict config.json reader (Sources/TrustCore/Config/StrictJSON.swift):
+# `make fuzz-config`, same conventions, its own seed corpus.
+CONFIG_FUZZ_BIN := $(FUZZ_BUILD)/config-json-fuzz
+
+.PHONY: fuzz-config
+
+$(CONFIG_FUZZ_BIN): Sources/TrustCore/Config/StrictJSON.swift Fuzz/ConfigJSONFuzz.swift
+	@mkdir -p $(FUZZ_BUILD)
+	$(SWIFTC) -sanitize=fuzzer,address -parse-as-library -O -use-ld=lld $^ -o $@
+
+fuzz-config: $(CONFIG_FUZZ_BIN)
+	@rm -rf $(FUZZ_BUILD)/corpus-config && mkdir -p $(FUZZ_BUILD)/corpus-config fuzz-artifacts
+	@cp Fuzz/corpus-config/* $(FUZZ_BUILD)/corpus-config/
+	SWIFT_BACKTRACE=enable=no $(CONFIG_FUZZ_BIN) -max_total_time=$(SECONDS) -print_final_stats=1 \
+		-artifact_prefix=fuzz-artifacts/ $(FUZZ_BUILD)/corpus-config

@@ -5,18 +5,32 @@ import TrustCore
 /// `trustctl config show`: every effective setting of `echo-server`, one per
 /// line, as name, value and origin — without starting anything.
 struct ConfigShowCommand: ParsableCommand {
+    static let syntax = CommandSyntax(command: "config show", arguments: SettingFlag.all(markingRequired: false))
+
     static let configuration = CommandConfiguration(
         commandName: "show",
         abstract: "Print every effective echo-server setting as: name value origin.",
-        discussion: "Origin is flag, env, file or default. A port set nowhere is shown as 'none'."
+        usage: "",
+        discussion: syntax.help(
+            prose: """
+                Takes the same setting flags as echo-server. Origin is flag, env, file or default; \
+                a port set nowhere is shown as 'none'.
+                """),
+        helpNames: []
     )
 
-    @OptionGroup var settings: ServerSettingsOptions
+    @Argument(parsing: .captureForPassthrough, help: .private)
+    var arguments: [String] = []
+
+    func validate() throws {
+        _ = try ServerSettingFlags.parse(Self.syntax, arguments, helpFor: Self.self)
+    }
 
     func run() throws {
-        let resolver = try settings.resolver(environment: ProcessInfo.processInfo.environment)
+        let flags = try ServerSettingFlags.parse(Self.syntax, arguments, helpFor: Self.self)
+        let resolver = try ServerSettingFlags.resolver(flags, environment: ProcessInfo.processInfo.environment)
         for line in EffectiveSetting.format(try resolver.effectiveSettings()) {
-            print(line)
+            StandardOutput.line(line)
         }
     }
 }

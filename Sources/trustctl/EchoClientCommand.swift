@@ -4,63 +4,70 @@ import TrustCore
 
 /// `trustctl echo-client` (SPEC §7): send messages, check their echoes.
 struct EchoClientCommand: ParsableCommand {
+    static let host = CommandValue<String>.operand(
+        "host", .host, help: "Server host: a name (localhost), an IPv4 or an IPv6 literal (::1).")
+    static let port = CommandValue<UInt16>.operand(
+        "port", .integer(.clientPort, placeholder: "port"), help: "Server TCP port.")
+    static let messages = CommandValue<String>.operands(
+        "message", .text, help: "Messages to send, one frame (or, with --raw, one line) each.")
+    static let payloadSize = CommandValue<Int>.option(
+        "payload-size", .integer(.clientPayloadSize, placeholder: "bytes"),
+        help: "Send one generated payload of this many bytes instead of messages; the server decides whether "
+            + "it is too large.")
+    static let raw = CommandFlag(
+        name: "raw", help: "Send unframed bytes, half-close, read the echo to end of stream (RFC 862).")
+    static let timeout = CommandValue<Double>.option(
+        "timeout", .decimal(.clientTimeout, placeholder: "seconds"), default: 10,
+        help: "Time allowed for the connect and for each send or receive.")
+    static let count = CommandValue<Int>.option(
+        "count", .integer(.clientCount, placeholder: "n"), default: 1, help: "Send each message this many times.")
+
+    static let syntax = CommandSyntax(
+        command: "echo-client", arguments: [host, port, messages, payloadSize, raw, timeout, count])
+
     static let configuration = CommandConfiguration(
         commandName: "echo-client",
         abstract: "Send messages to an echo server and verify each echo byte for byte.",
-        discussion: """
-            Framed by default: each MESSAGE is one frame (4-byte big-endian length + bytes); \
-            each echo is read back, compared and printed on its own line. With --raw the \
-            messages are sent unframed, one per line, then the client half-closes and reads \
-            the echo to end of stream. Exit codes: 0 all echoes verified, 64 usage, \
-            65 an echo differed, 69 refused/unreachable/unresolvable, 74 the server closed \
-            or reset the connection before the echo was complete, 75 timeout.
-            """
+        usage: "",
+        discussion: syntax.help(
+            prose: """
+                Framed by default: each MESSAGE is one frame (4-byte big-endian length + bytes); \
+                each echo is read back, compared and printed on its own line. With --raw the \
+                messages are sent unframed, one per line, then the client half-closes and reads \
+                the echo to end of stream. Exit codes: 0 all echoes verified, 64 usage, \
+                65 an echo differed, 69 refused/unreachable/unresolvable, 74 the server closed \
+                or reset the connection before the echo was complete (or stdout failed), 75 timeout.
+                """),
+        helpNames: []
     )
 
-    @Argument(help: "Server host: a name (localhost), an IPv4 or an IPv6 literal (::1).")
-    var host: String
+    @Argument(parsing: .captureForPassthrough, help: .private)
+    var arguments: [String] = []
 
-    @Argument(help: "Server TCP port (1-65535).")
-    var port: Int
-
-    @Argument(help: "Messages to send, one frame (or, with --raw, one line) each.")
-    var messages: [String] = []
-
-    @Option(
-        help: "Send one generated payload of N bytes instead of messages; the server decides whether it is too large.")
-    var payloadSize: Int?
-
-    @Flag(help: "Send unframed bytes, half-close, read the echo to end of stream (RFC 862).")
-    var raw = false
-
-    @Option(help: "Seconds allowed for the connect and for each send or receive.")
-    var timeout: Double = 10
-
-    @Option(help: "Send each message N times.")
-    var count: Int = 1
-
-    var options: EchoClient.Options {
-        EchoClient.Options(
-            host: host, port: UInt16(clamping: port), messages: messages, payloadSize: payloadSize, raw: raw,
-            timeout: timeout, count: count)
-    }
-
-    func validate() throws {
-        guard (1...65535).contains(port) else {
-            throw ValidationError("PORT must be between 1 and 65535, got \(port)")
-        }
+    func options() throws -> EchoClient.Options {
+        let parsed = try Self.syntax.parse(arguments, helpFor: Self.self)
+        let options = EchoClient.Options(
+            host: try parsed.value(Self.host) ?? "", port: try parsed.value(Self.port) ?? 0,
+            messages: try parsed.values(Self.messages), payloadSize: try parsed.value(Self.payloadSize),
+            raw: parsed.isSet(Self.raw), timeout: try parsed.value(Self.timeout, default: 10),
+            count: try parsed.value(Self.count, default: 1))
         do {
             try options.validate()
         } catch {
             throw ValidationError(error.message)
         }
+        return options
+    }
+
+    func validate() throws {
+        _ = try options()
     }
 
     func run() throws {
         do {
-            let client = try EchoClient(options: options)
-            try client.run { line in print(line) }
-        } catch {
+            let client = try EchoClient(options: try options())
+            try client.run { line in StandardOutput.line(line) }
+        } catch let error as TrustError {
             throw TrustError(
                 kind: error.kind, message: "echo-client: \(error.message)", errno: error.errno,
                 operation: error.operation)

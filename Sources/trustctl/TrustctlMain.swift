@@ -11,23 +11,22 @@ import TrustCore
 /// Policy (SPEC §5): help and version go to stdout with exit 0; every failure
 /// prints exactly one line on stderr — no usage dump, no stack trace — and
 /// exits with its sysexits code. Subcommands report failures by throwing
-/// `TrustError`; anything else that escapes is a bug (70).
+/// `TrustError`; anything else that escapes is a bug (70). Output goes
+/// through `StandardOutput`, so a failed write to stdout is exit 74.
 @main
 enum TrustctlMain {
     /// Program names that act as `trustctl <name>` (make links them to trustctl).
     static let dispatchedNames: Set<String> = ["echo-client", "echo-load-test"]
 
     static func main() {
+        StandardOutput.reserveStandardDescriptors()
         let arguments = commandArguments(CommandLine.arguments)
         let command: any ParsableCommand
         do {
             command = try Trustctl.parseAsRoot(arguments)
         } catch {
             let status = Trustctl.exitCode(for: error)
-            if status == .success {
-                print(Trustctl.fullMessage(for: error))
-                exit(0)
-            }
+            if status == .success { succeed(printing: Trustctl.fullMessage(for: error)) }
             var message = oneLine(Trustctl.message(for: error))
             if message.isEmpty { message = "invalid command line" }
             fail("\(message) (see 'trustctl --help')", status: status.rawValue)
@@ -35,20 +34,20 @@ enum TrustctlMain {
         do {
             var runnable = command
             try runnable.run()
-            exit(0)
+            succeed(printing: nil)
         } catch let error as TrustError {
+            flushAfterFailure()
             fail(oneLine(error.message), status: error.exitCode)
+        } catch let error as StandardOutput.WriteError {
+            fail(error.message, status: ExitStatus.ioError.rawValue)
         } catch let code as ExitCode {
             // Subcommands should throw TrustError; an ExitCode still gets its one line.
-            if code.isSuccess { exit(0) }
+            if code.isSuccess { succeed(printing: nil) }
             fail("trustctl: failed with exit status \(code.rawValue)", status: code.rawValue)
         } catch {
             // A group command run alone throws a help request: print help, exit 0.
             let status = Trustctl.exitCode(for: error)
-            if status == .success {
-                print(Trustctl.fullMessage(for: error))
-                exit(0)
-            }
+            if status == .success { succeed(printing: Trustctl.fullMessage(for: error)) }
             // A ValidationError thrown from run() is still a usage error.
             if status == .validationFailure {
                 fail(
@@ -59,6 +58,24 @@ enum TrustctlMain {
                 "internal error: \(oneLine(String(describing: error)))",
                 status: ExitStatus.software.rawValue)
         }
+    }
+
+    /// Prints `text` (help, version) if any, flushes stdout and exits 0 —
+    /// or 74 if stdout cannot take it.
+    static func succeed(printing text: String?) -> Never {
+        if let text { StandardOutput.line(text) }
+        do {
+            try StandardOutput.flush()
+        } catch {
+            fail(error.message, status: ExitStatus.ioError.rawValue)
+        }
+        exit(0)
+    }
+
+    /// What a failing command printed before it failed (a summary) still
+    /// goes out; the command's own error is the one line reported.
+    static func flushAfterFailure() {
+        try? StandardOutput.flush()
     }
 
     /// The arguments for the root command: those after the program name, with

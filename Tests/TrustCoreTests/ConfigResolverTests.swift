@@ -20,9 +20,7 @@ final class ConfigResolverTests: XCTestCase {
         try Data(json.utf8).write(to: URL(fileURLWithPath: home.configFilePath))
     }
 
-    private func resolver(flags: [EchoSetting: String] = [:], env: [String: String] = [:])
-        -> ConfigResolver
-    {
+    private func resolver(flags: [String: String] = [:], env: [String: String] = [:]) -> ConfigResolver {
         ConfigResolver(flags: flags, environment: env, trustHome: home)
     }
 
@@ -40,46 +38,53 @@ final class ConfigResolverTests: XCTestCase {
     }
 
     func testDefaultsWhenNothingIsSet() throws {
-        let settings = try resolver(flags: [.port: "0"]).resolveServerSettings()
-        XCTAssertEqual(settings.port, ConfiguredValue(0, origin: .flag))
-        XCTAssertEqual(settings.host, ConfiguredValue("0.0.0.0", origin: .default))
-        XCTAssertEqual(settings.mode, ConfiguredValue(.auto, origin: .default))
-        XCTAssertEqual(settings.idleTimeout, ConfiguredValue(300, origin: .default))
-        XCTAssertEqual(settings.maxFrame, ConfiguredValue(65536, origin: .default))
-        XCTAssertEqual(settings.maxClients, ConfiguredValue(10000, origin: .default))
-        XCTAssertEqual(settings.workers, ConfiguredValue(EchoSetting.defaultWorkers, origin: .default))
-        XCTAssertEqual(settings.drainTimeout, ConfiguredValue(5, origin: .default))
-        XCTAssertEqual(settings.logLevel, ConfiguredValue(Logger.Level.info, origin: .default))
-        XCTAssertGreaterThanOrEqual(EchoSetting.defaultWorkers, 1)
+        let settings = try resolver(flags: ["port": "0"]).resolveServerSettings()
+        XCTAssertEqual(settings.configured(ServerSetting.port), ConfiguredValue(0, origin: .flag))
+        XCTAssertEqual(settings.configured(ServerSetting.host), ConfiguredValue("0.0.0.0", origin: .default))
+        XCTAssertEqual(settings.mode, .auto)
+        XCTAssertEqual(settings.idleTimeout, 300)
+        XCTAssertEqual(settings.maxFrame, 65536)
+        XCTAssertEqual(settings.maxClients, 10000)
+        XCTAssertEqual(settings.workers, ServerSetting.onlineProcessors)
+        XCTAssertEqual(settings.drainTimeout, 5)
+        XCTAssertEqual(settings.logLevel, .info)
+        XCTAssertEqual(settings.origin(of: ServerSetting.logLevel), .default)
+        XCTAssertEqual(settings, ServerSettings(port: 0))
     }
 
     func testFlagBeatsEnvBeatsFileBeatsDefault() throws {
         try writeConfig(#"{"port": 1111, "mode": "raw", "timeout": 7, "workers": 3}"#)
         let settings = try resolver(
-            flags: [.port: "3333"],
+            flags: ["port": "3333"],
             env: ["TRUST_ECHO_PORT": "2222", "TRUST_ECHO_MODE": "framed", "TRUST_ECHO_WORKERS": "2"]
         ).resolveServerSettings()
-        XCTAssertEqual(settings.port, ConfiguredValue(3333, origin: .flag))
-        XCTAssertEqual(settings.mode, ConfiguredValue(.framed, origin: .env))
-        XCTAssertEqual(settings.workers, ConfiguredValue(2, origin: .env))
-        XCTAssertEqual(settings.idleTimeout, ConfiguredValue(7, origin: .file))
-        XCTAssertEqual(settings.maxFrame, ConfiguredValue(65536, origin: .default))
+        XCTAssertEqual(settings.configured(ServerSetting.port), ConfiguredValue(3333, origin: .flag))
+        XCTAssertEqual(settings.configured(ServerSetting.mode), ConfiguredValue(.framed, origin: .env))
+        XCTAssertEqual(settings.configured(ServerSetting.workers), ConfiguredValue(2, origin: .env))
+        XCTAssertEqual(settings.configured(ServerSetting.timeout), ConfiguredValue(7, origin: .file))
+        XCTAssertEqual(settings.configured(ServerSetting.maxFrame), ConfiguredValue(65536, origin: .default))
     }
 
-    func testEnvironmentVariableNames() {
-        XCTAssertEqual(EchoSetting.port.environmentVariable, "TRUST_ECHO_PORT")
-        XCTAssertEqual(EchoSetting.maxFrame.environmentVariable, "TRUST_ECHO_MAX_FRAME")
-        XCTAssertEqual(EchoSetting.maxClients.environmentVariable, "TRUST_ECHO_MAX_CLIENTS")
-        XCTAssertEqual(EchoSetting.drainTimeout.environmentVariable, "TRUST_ECHO_DRAIN_TIMEOUT")
-        XCTAssertEqual(EchoSetting.logLevel.environmentVariable, "TRUST_LOG_LEVEL")
-        XCTAssertEqual(EchoSetting.maxFrame.flag, "--max-frame")
+    func testEveryDeclarationIsDerivedAlike() {
+        XCTAssertEqual(
+            ServerSetting.all.map(\.name),
+            ["port", "host", "mode", "timeout", "max-frame", "max-clients", "workers", "drain-timeout", "log-level"])
+        XCTAssertEqual(
+            ServerSetting.all.map(\.environmentVariable),
+            [
+                "TRUST_ECHO_PORT", "TRUST_ECHO_HOST", "TRUST_ECHO_MODE", "TRUST_ECHO_TIMEOUT", "TRUST_ECHO_MAX_FRAME",
+                "TRUST_ECHO_MAX_CLIENTS", "TRUST_ECHO_WORKERS", "TRUST_ECHO_DRAIN_TIMEOUT", "TRUST_LOG_LEVEL",
+            ])
+        XCTAssertEqual(ServerSetting.maxFrame.flag, "--max-frame")
+        XCTAssertEqual(ServerSetting.all.filter(\.isRequired).map(\.name), ["port"])
+        // Every declared setting has a value in code-built settings (the typed accessors' cast holds).
+        XCTAssertEqual(ServerSettings(port: 1).effectiveSettings.map(\.name), ServerSetting.all.map(\.name))
     }
 
     func testEmptyEnvironmentValueCountsAsUnset() throws {
         try writeConfig(#"{"mode": "raw"}"#)
-        let settings = try resolver(flags: [.port: "1"], env: ["TRUST_ECHO_MODE": ""])
-            .resolveServerSettings()
-        XCTAssertEqual(settings.mode, ConfiguredValue(.raw, origin: .file))
+        let settings = try resolver(flags: ["port": "1"], env: ["TRUST_ECHO_MODE": ""]).resolveServerSettings()
+        XCTAssertEqual(settings.configured(ServerSetting.mode), ConfiguredValue(.raw, origin: .file))
     }
 
     func testMissingPortIsUsageErrorWithExactMessage() {
@@ -93,15 +98,17 @@ final class ConfigResolverTests: XCTestCase {
 
     func testEffectiveSettingsShowMissingPortAsNone() throws {
         let rows = try resolver().effectiveSettings()
-        XCTAssertEqual(rows.map(\.setting), EchoSetting.allCases)
-        XCTAssertEqual(rows.first, EffectiveSetting(setting: .port, value: "none", origin: .default))
+        XCTAssertEqual(rows.map(\.name), ServerSetting.all.map(\.name))
+        XCTAssertEqual(rows.first, EffectiveSetting(name: "port", value: "none", origin: .default))
     }
 
-    func testBadFlagIsUsageErrorNamingFlagAndAcceptedValues() {
-        let error = resolutionError(resolver(flags: [.port: "abc"]))
+    func testBadFlagIsUsageErrorQuotingTextAndRange() {
+        let error = resolutionError(resolver(flags: ["port": "abc"]))
         XCTAssertEqual(error?.kind, .usage)
+        XCTAssertEqual(error?.message, "--port: 'abc' is not a number: expected port 0-65535")
         XCTAssertEqual(
-            error?.message, "invalid value 'abc' for --port (from flag): expected an integer 0-65535")
+            resolutionError(resolver(flags: ["timeout": "1e400"]))?.message,
+            "--timeout: '1e400' is out of range: expected seconds 0 (none) or 0.001-604800")
     }
 
     func testBadEnvironmentValueIsConfigErrorNamingVariable() {
@@ -109,30 +116,28 @@ final class ConfigResolverTests: XCTestCase {
         XCTAssertEqual(error?.kind, .config)
         XCTAssertEqual(error?.exitStatus, .config)
         XCTAssertEqual(
-            error?.message,
-            "invalid value 'x' for mode (from env TRUST_ECHO_MODE): expected auto, raw or framed")
+            error?.message, "mode (from env TRUST_ECHO_MODE): 'x' is not accepted: expected auto, raw or framed")
     }
 
     func testBadFileValueIsConfigErrorNamingFile() throws {
-        try writeConfig(#"{"log-level": "loud"}"#)
+        try writeConfig(#"{"log-level": "loud", "timeout": 1e-400}"#)
         let error = resolutionError(resolver())
         XCTAssertEqual(error?.kind, .config)
         XCTAssertEqual(
             error?.message,
-            "invalid value 'loud' for log-level (from file \(home.configFilePath)): "
-                + "expected trace, debug, info, notice, warning, error or critical")
+            "timeout (from file \(home.configFilePath)): '1e-400' is out of range: "
+                + "expected seconds 0 (none) or 0.001-604800")
     }
 
     func testFlagIsValidatedBeforeTheFileIsRead() throws {
         try writeConfig("{broken")
-        XCTAssertEqual(resolutionError(resolver(flags: [.workers: "0"]))?.kind, .usage)
+        XCTAssertEqual(resolutionError(resolver(flags: ["workers": "0"]))?.kind, .usage)
     }
 
     func testValueHiddenByHigherLayerIsNotChecked() throws {
         try writeConfig(#"{"mode": "nonsense"}"#)
-        let settings = try resolver(flags: [.port: "1"], env: ["TRUST_ECHO_MODE": "raw"])
-            .resolveServerSettings()
-        XCTAssertEqual(settings.mode, ConfiguredValue(.raw, origin: .env))
+        let settings = try resolver(flags: ["port": "1"], env: ["TRUST_ECHO_MODE": "raw"]).resolveServerSettings()
+        XCTAssertEqual(settings.configured(ServerSetting.mode), ConfiguredValue(.raw, origin: .env))
     }
 
     func testResolvingCreatesTrustHome() throws {
@@ -143,27 +148,34 @@ final class ConfigResolverTests: XCTestCase {
         XCTAssertTrue(isDirectory.boolValue)
     }
 
-    func testValidateFlagAcceptsAndRejects() {
-        XCTAssertNoThrow(try ConfigResolver.validateFlag(.timeout, "0.5"))
-        XCTAssertThrowsError(try ConfigResolver.validateFlag(.timeout, "-1")) { error in
+    func testCheckFlagsAcceptsAndRejects() {
+        XCTAssertNoThrow(try ConfigResolver.checkFlags(["timeout": "0.5"]))
+        XCTAssertThrowsError(try ConfigResolver.checkFlags(["timeout": "-1"])) { error in
             XCTAssertEqual((error as? TrustError)?.kind, .usage)
-            XCTAssertTrue((error as? TrustError)?.message.contains("--timeout") ?? false)
+            XCTAssertEqual(
+                (error as? TrustError)?.message,
+                "--timeout: '-1' is out of range: expected seconds 0 (none) or 0.001-604800")
         }
+        XCTAssertThrowsError(try ConfigResolver.checkFlags(["colour": "1"]))
     }
 
-    func testCodeBuiltSettingsMarkGivenValuesAsFlags() {
-        let settings = EchoServerSettings(port: 0, mode: .framed, idleTimeout: 0.5)
-        XCTAssertEqual(settings.mode, ConfiguredValue(.framed, origin: .flag))
-        XCTAssertEqual(settings.host, ConfiguredValue("0.0.0.0", origin: .default))
+    func testCodeBuiltSettingsMarkSetValuesAsFlags() {
+        var settings = ServerSettings(port: 0)
+        settings[ServerSetting.mode] = .framed
+        settings[ServerSetting.timeout] = 0.5
+        XCTAssertEqual(settings.configured(ServerSetting.mode), ConfiguredValue(.framed, origin: .flag))
+        XCTAssertEqual(settings.configured(ServerSetting.host), ConfiguredValue("0.0.0.0", origin: .default))
         XCTAssertEqual(settings.idleTimeoutDuration, .milliseconds(500))
-        XCTAssertNil(EchoServerSettings(port: 0, idleTimeout: 0).idleTimeoutDuration)
+        settings[ServerSetting.timeout] = 0
+        XCTAssertNil(settings.idleTimeoutDuration)
         XCTAssertEqual(settings.drainTimeoutDuration, .seconds(5))
+        XCTAssertNotEqual(settings, ServerSettings(port: 0))
     }
 
     func testConfigShowFormatAlignsColumns() {
         let lines = EffectiveSetting.format([
-            EffectiveSetting(setting: .port, value: "9900", origin: .flag),
-            EffectiveSetting(setting: .drainTimeout, value: "5", origin: .default),
+            EffectiveSetting(name: "port", value: "9900", origin: .flag),
+            EffectiveSetting(name: "drain-timeout", value: "5", origin: .default),
         ])
         XCTAssertEqual(lines, ["port           9900  flag", "drain-timeout  5     default"])
     }

@@ -39,7 +39,7 @@ final class CLIValidationTests: XCTestCase {
     }
 
     func testZeroWorkersExits64() throws {
-        try assertFlagRejected("--workers", "0", expecting: "1-1024")
+        try assertFlagRejected("--workers", "0", expecting: "integer 1-1024")
     }
 
     func testUnknownLogLevelExits64() throws {
@@ -65,8 +65,7 @@ final class CLIValidationTests: XCTestCase {
         let result = try TrustctlProcess.run(
             arguments, environment: env.variables, file: file, line: line)
         assertOneLineFailure(
-            result, exitCode: 64, containing: ["'\(value)'", flag, "(from flag)", accepted], file: file,
-            line: line)
+            result, exitCode: 64, containing: ["\(flag): '\(value)' is ", "expected", accepted], file: file, line: line)
         XCTAssertEqual(result.stdout, "", file: file, line: line)
     }
 }

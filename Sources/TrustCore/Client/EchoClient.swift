@@ -43,29 +43,39 @@ public struct EchoClient: Sendable {
             self.count = count
         }
 
-        /// The largest generated payload: a frame length must fit in 32 bits,
-        /// and the client holds the payload and its echo in memory.
-        public static let maxPayloadSize = 1 << 30
+        /// The largest generated payload (`NumberRange.clientPayloadSize`).
+        public static let maxPayloadSize = Int(NumberRange.clientPayloadSize.maximum)
+        /// The most bytes a raw exchange of messages may add up to: the
+        /// client holds them, and their echo, in memory.
+        public static let maxRawBytes = maxPayloadSize
 
-        /// Checks what the command line cannot express by types alone.
+        /// Checks what the command line cannot express by types alone, and
+        /// values set in code against the range table.
         public func validate() throws(TrustError) {
             if messages.isEmpty && payloadSize == nil {
-                throw .usage("give at least one MESSAGE or --payload-size N")
+                throw .usage("give at least one <message> or --payload-size <bytes>")
             }
             if !messages.isEmpty && payloadSize != nil {
-                throw .usage("--payload-size replaces MESSAGE arguments: give one or the other")
+                throw .usage("--payload-size replaces <message> arguments: give one or the other")
             }
-            if let size = payloadSize, size < 0 || size > Options.maxPayloadSize {
-                throw .usage("--payload-size must be between 0 and \(Options.maxPayloadSize), got \(size)")
+            try NumberRange.clientPort.check(Int(port), "<port>")
+            if let size = payloadSize {
+                try NumberRange.clientPayloadSize.check(size, "--payload-size")
+                if raw && size == 0 {
+                    throw .usage(
+                        "--payload-size: 0 is out of range with --raw: expected bytes 1-\(Options.maxPayloadSize)")
+                }
             }
-            if raw, let size = payloadSize, size == 0 {
-                throw .usage("--payload-size must be at least 1 with --raw")
-            }
-            if !(timeout > 0 && timeout <= 86_400) {
-                throw .usage("--timeout must be a number of seconds between 0 (exclusive) and 86400, got \(timeout)")
-            }
-            if count < 1 || count > 1_000_000 {
-                throw .usage("--count must be between 1 and 1000000, got \(count)")
+            try NumberRange.clientTimeout.check(timeout, "--timeout")
+            try NumberRange.clientCount.check(count, "--count")
+            if raw {
+                // Bounded before multiplying: count <= 1e6 and each message fits in argv.
+                let perRound = messages.reduce(0) { $0 + $1.utf8.count + 1 }
+                if perRound * count > Options.maxRawBytes {
+                    throw .usage(
+                        "--count: \(count) rounds of \(perRound) bytes exceed the \(Options.maxRawBytes) bytes a raw exchange may hold"
+                    )
+                }
             }
         }
     }

@@ -3,10 +3,10 @@
 /// the core per handler type.
 public enum EchoServer {
     /// Runs `trustctl echo-server` with resolved settings until stopped.
-    public static func run(settings: EchoServerSettings, trustHome: TrustHome) throws(TrustError) {
-        let maxFrame = settings.maxFrame.value
+    public static func run(settings: ServerSettings, trustHome: TrustHome) throws(TrustError) {
+        let maxFrame = settings.maxFrame
         let label = "trustctl.echo-server"
-        switch settings.mode.value {
+        switch settings.mode {
         case .raw:
             try ServerLauncher.run(RawEcho(), settings: settings, trustHome: trustHome, logLabel: label)
         case .framed:

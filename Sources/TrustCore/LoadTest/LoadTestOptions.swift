@@ -51,13 +51,8 @@ public struct LoadTestOptions: Sendable, Equatable {
         self.threads = threads
     }
 
-    /// The largest payload: every loop holds a pattern buffer of
-    /// `PayloadPattern.period + payloadSize` bytes to cut messages from.
-    public static let maxPayloadSize = 16 << 20
-    public static let maxClients = 100_000_000
-    public static let maxMessages = 1_000_000_000
-    public static let maxConcurrency = 1_000_000
-    public static let maxThreads = 256
+    /// The largest payload (`NumberRange.loadTestPayloadSize`).
+    public static let maxPayloadSize = Int(NumberRange.loadTestPayloadSize.maximum)
 
     /// Connections actually open at once.
     public var effectiveConcurrency: Int { min(concurrency, clients) }
@@ -65,36 +60,24 @@ public struct LoadTestOptions: Sendable, Equatable {
     /// Bytes of one message on the wire (and of its echo).
     public var messageLength: Int { payloadSize + (mode == .framed ? 4 : 0) }
 
+    /// Checks values set in code against the range table, which the CLI
+    /// has already applied to the text: whatever passes cannot make a
+    /// conversion in the engine trap (docs/configuration.md, "Ranges").
     public func validate() throws(TrustError) {
-        try LoadTestOptions.require(clients, in: 1...LoadTestOptions.maxClients, "--clients")
-        try LoadTestOptions.require(messages, in: 1...LoadTestOptions.maxMessages, "--messages")
-        try LoadTestOptions.require(concurrency, in: 1...LoadTestOptions.maxConcurrency, "--concurrency")
-        try LoadTestOptions.require(threads, in: 1...LoadTestOptions.maxThreads, "--threads")
+        try NumberRange.loadTestPort.check(Int(port), "--port")
+        try NumberRange.loadTestClients.check(clients, "--clients")
+        try NumberRange.loadTestMessages.check(messages, "--messages")
+        try NumberRange.loadTestConcurrency.check(concurrency, "--concurrency")
+        try NumberRange.loadTestThreads.check(threads, "--threads")
+        try NumberRange.loadTestPayloadSize.check(payloadSize, "--payload-size")
         // A zero-length frame is a valid round trip (its 4-byte header is
         // echoed); a zero-byte raw message would be nothing at all.
-        let smallest = mode == .framed ? 0 : 1
-        if payloadSize < smallest || payloadSize > LoadTestOptions.maxPayloadSize {
-            throw .usage(
-                "--payload-size must be between \(smallest) and \(LoadTestOptions.maxPayloadSize) in \(mode.rawValue) mode, got \(payloadSize)"
-            )
+        if mode == .raw && payloadSize == 0 {
+            throw .usage("--payload-size: 0 is out of range in raw mode: expected bytes 1-\(Self.maxPayloadSize)")
         }
-        if let duration, !(duration > 0 && duration <= 86_400) {
-            throw .usage("--duration must be a number of seconds above 0 and at most 86400, got \(duration)")
-        }
-        if let rate, !(rate > 0 && rate <= 100_000_000) {
-            throw .usage("--rate must be a number of round trips per second above 0, got \(rate)")
-        }
-        if let connectRate, !(connectRate > 0 && connectRate <= 100_000_000) {
-            throw .usage("--connect-rate must be a number of connections per second above 0, got \(connectRate)")
-        }
-        if !(timeout > 0 && timeout <= 3_600) {
-            throw .usage("--timeout must be a number of seconds above 0 and at most 3600, got \(timeout)")
-        }
-    }
-
-    private static func require(_ value: Int, in range: ClosedRange<Int>, _ flag: String) throws(TrustError) {
-        if !range.contains(value) {
-            throw .usage("\(flag) must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
-        }
+        if let duration { try NumberRange.loadTestDuration.check(duration, "--duration") }
+        if let rate { try NumberRange.loadTestRate.check(rate, "--rate") }
+        if let connectRate { try NumberRange.loadTestConnectRate.check(connectRate, "--connect-rate") }
+        try NumberRange.loadTestTimeout.check(timeout, "--timeout")
     }
 }

@@ -13,11 +13,11 @@ public enum ServerLauncher {
     /// Runs `handler` with resolved settings until SIGINT/SIGTERM drained it.
     /// Throws what the CLI turns into one stderr line and an exit code.
     public static func run<Handler: StreamHandler>(
-        _ handler: Handler, settings: EchoServerSettings, trustHome: TrustHome, logLabel: String
+        _ handler: Handler, settings: ServerSettings, trustHome: TrustHome, logLabel: String
     ) throws(TrustError) {
         let signals = SignalEvents(SignalEvents.termination)
         try trustHome.createLogsDirectory()
-        let writer = try TrustLogging.bootstrap(logFile: trustHome.logFilePath, level: settings.logLevel.value)
+        let writer = try TrustLogging.bootstrap(logFile: trustHome.logFilePath, level: settings.logLevel)
         defer {
             _ = writer.flush(timeout: .seconds(2))
             writer.close()
@@ -27,14 +27,21 @@ public enum ServerLauncher {
             handler: handler, options: ServiceOptions(settings), logger: logger, signals: signals,
             onHangup: { writer.reopen() })
         let outcome: ServiceOutcome
-        do {
+        var readyLineFailure: StandardOutput.WriteError?
+        do throws(TrustError) {
             outcome = try service.run(
                 onReady: { port in
-                    print(
-                        readyLine(
-                            host: settings.host.value, port: port, label: handler.readyLabel,
-                            workers: settings.workers.value))
-                    fflush(nil)
+                    StandardOutput.line(
+                        readyLine(host: settings.host, port: port, label: handler.readyLabel, workers: settings.workers))
+                    do throws(StandardOutput.WriteError) {
+                        try StandardOutput.flush()
+                    } catch {
+                        // Nobody can learn the server is ready: stop it through
+                        // the signal path (the drain runs) and exit 74.
+                        readyLineFailure = error
+                        logger.error("server_failed", metadata: ["error": "\(error.message)"])
+                        kill(getpid(), SIGTERM)
+                    }
                 },
                 onStopping: { active in
                     // A person at a terminal learns why the prompt has not come back yet.
@@ -47,6 +54,9 @@ public enum ServerLauncher {
             logger.error(
                 "server_failed", metadata: ["error": "\(error.message)", "errno": "\(error.errno?.name ?? "none")"])
             throw error
+        }
+        if let readyLineFailure {
+            throw TrustError(kind: .closedEarly, message: readyLineFailure.message, errno: readyLineFailure.errno)
         }
         if case .interrupted(let signal) = outcome {
             throw TrustError.interrupted(signal: signal, message: "second signal: stopped without finishing the drain")
@@ -66,12 +76,12 @@ public enum ServerLauncher {
     /// line on stderr.
     public static func main<Handler: StreamHandler>(
         name: String, arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment,
-        _ makeHandler: (EchoServerSettings) -> Handler
+        _ makeHandler: (ServerSettings) -> Handler
     ) -> Int32 {
         do throws(TrustError) {
             guard let flags = try parseFlags(arguments) else {
                 print("usage: \(name) --port <port> [setting flags]; settings also from TRUST_ECHO_* and config.json")
-                for setting in EchoSetting.allCases { print("  \(setting.flag) <value>: \(setting.acceptedValues)") }
+                for setting in ServerSetting.all { print("  \(setting.flag) <\(setting.placeholder)>: \(setting.accepted)") }
                 return 0
             }
             let resolver = ConfigResolver(
@@ -88,14 +98,14 @@ public enum ServerLauncher {
     /// `--flag value` and `--flag=value` for every server setting; nil for
     /// `--help`. A value is taken as given (a negative number is a value, not
     /// a flag) and checked by the same parser as every other layer.
-    static func parseFlags(_ arguments: [String]) throws(TrustError) -> [EchoSetting: String]? {
-        var flags: [EchoSetting: String] = [:]
+    static func parseFlags(_ arguments: [String]) throws(TrustError) -> [String: String]? {
+        var flags: [String: String] = [:]
         var index = 0
         while index < arguments.count {
             let argument = arguments[index]
             if argument == "--help" || argument == "-h" { return nil }
             let parts = argument.split(separator: "=", maxSplits: 1).map(String.init)
-            guard let setting = EchoSetting.allCases.first(where: { $0.flag == parts.first }) else {
+            guard parts[0].hasPrefix("--"), let setting = ServerSetting.named(String(parts[0].dropFirst(2))) else {
                 throw .usage("unknown option '\(argument)'")
             }
             let value: String
@@ -106,21 +116,20 @@ public enum ServerLauncher {
                 index += 1
                 value = arguments[index]
             }
-            try ConfigResolver.validateFlag(setting, value)
-            flags[setting] = value
+            flags[setting.name] = value
             index += 1
         }
+        try ConfigResolver.checkFlags(flags)
         return flags
     }
 }
 
 extension ServiceOptions {
     /// The core's share of the server settings.
-    public init(_ settings: EchoServerSettings) {
+    public init(_ settings: ServerSettings) {
         self.init(
-            host: settings.host.value, port: settings.port.value, idleTimeout: settings.idleTimeout.value,
-            maxClients: settings.maxClients.value, workers: settings.workers.value,
-            drainTimeout: settings.drainTimeout.value)
+            host: settings.host, port: settings.port, idleTimeout: settings.idleTimeout,
+            maxClients: settings.maxClients, workers: settings.workers, drainTimeout: settings.drainTimeout)
         // Bridge until `io` is a declared setting of the config table.
         if let text = ProcessInfo.processInfo.environment["TRUST_ECHO_IO"], let io = IOSelection(rawValue: text) {
             self.io = io

@@ -84,5 +84,5 @@ struct KeyValueHandler: StreamHandler {
 
 exit(
     ServerLauncher.main(name: "kv-server", arguments: Array(CommandLine.arguments.dropFirst())) { settings in
-        KeyValueHandler(store: Store(), maxFrame: settings.maxFrame.value)
+        KeyValueHandler(store: Store(), maxFrame: settings.maxFrame)
     })
