@@ -28,7 +28,7 @@ final class CLIConfigTests: XCTestCase {
         XCTAssertEqual(
             result.stdoutLines.compactMap { $0.split(separator: " ").first.map(String.init) },
             [
-                "port", "host", "mode", "timeout", "max-frame", "max-clients", "workers", "drain-timeout",
+                "port", "host", "mode", "timeout", "max-frame", "max-clients", "workers", "drain-timeout", "io",
                 "log-level",
             ])
         // No port anywhere: shown, not an error.

@@ -33,13 +33,16 @@ public enum ServerSetting {
     public static let drainTimeout = Setting<Double>(
         "drain-timeout", .decimal(.drainTimeout, placeholder: "seconds"), default: { 5 },
         help: "Time given to draining connections after SIGINT or SIGTERM.")
+    public static let io = Setting<IOSelection>(
+        "io", .choice(placeholder: "backend"), default: { .auto },
+        help: "IO backend: auto takes io_uring where the kernel allows it, else epoll (SPEC §18).")
     public static let logLevel = Setting<Logger.Level>(
         "log-level", .choice(placeholder: "level"), default: { .info }, environment: "TRUST_LOG_LEVEL",
         help: "Least severe log line written.")
 
     /// Every setting, in the order `config show` and the help list them.
     public static let all: [any AnySetting] = [
-        port, host, mode, timeout, maxFrame, maxClients, workers, drainTimeout, logLevel,
+        port, host, mode, timeout, maxFrame, maxClients, workers, drainTimeout, io, logLevel,
     ]
 
     /// The declaration named `name` (a flag without dashes, a config.json key).

@@ -36,6 +36,8 @@ public struct ServerSettings: Sendable, Equatable {
     public var port: UInt16 { self[ServerSetting.port] }
     public var host: String { self[ServerSetting.host] }
     public var mode: EchoMode { self[ServerSetting.mode] }
+    /// The IO backend asked for (resolved when the server starts).
+    public var io: IOSelection { self[ServerSetting.io] }
     /// Seconds a connection may stay idle (or unable to take its echoes); 0 = no timeout.
     public var idleTimeout: Double { self[ServerSetting.timeout] }
     /// Largest frame payload accepted in framed mode, in bytes.

@@ -130,9 +130,6 @@ extension ServiceOptions {
         self.init(
             host: settings.host, port: settings.port, idleTimeout: settings.idleTimeout,
             maxClients: settings.maxClients, workers: settings.workers, drainTimeout: settings.drainTimeout)
-        // Bridge until `io` is a declared setting of the config table.
-        if let text = ProcessInfo.processInfo.environment["TRUST_ECHO_IO"], let io = IOSelection(rawValue: text) {
-            self.io = io
-        }
+        io = settings.io
     }
 }
