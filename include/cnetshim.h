@@ -408,10 +408,11 @@ int cnet_uring_prep_poll(cnet_uring *ring, int fd, uint32_t events, int multisho
                          uint64_t user_data);
 /* Cancel the request tagged target (all != 0: every request with that
  * tag).  The cancelled request completes with -ECANCELED (a multishot
- * without F_MORE); this SQE's own CQE has res 0 (or the count with all),
- * -ENOENT if nothing matched, -EALREADY if it was already running. */
+ * without F_MORE); this SQE's own CQE has res 0, -ENOENT if nothing
+ * matched, -EALREADY if it was already running (with all: the count
+ * cancelled, 0 if none). */
 int cnet_uring_prep_cancel(cnet_uring *ring, uint64_t target, int all, uint64_t user_data);
-/* Cancel every request on fd (res = how many; -ENOENT if none).  Queue it
+/* Cancel every request on fd (res = how many, 0 if none).  Queue it
  * before closing fd: close() does not cancel, and a request in flight keeps
  * the socket open (the peer sees no FIN) until it completes.  (5.19) */
 int cnet_uring_prep_cancel_fd(cnet_uring *ring, int fd, uint64_t user_data);
