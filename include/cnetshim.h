@@ -258,10 +258,10 @@ const char *cnet_errno_name(int err);
 /* ------------------------------------------------------------------------
  * io_uring (Linux 6.0 or later; implemented on liburing, see docs/io_uring.md)
  *
- * One ring per event loop, created and used by one thread only: with
- * CNET_URING_SETUP_SINGLE_ISSUER the kernel binds the ring to the thread
- * that created it (another thread's submit fails with -EEXIST) and the
- * ring's descriptor is registered for that thread.  Everything is allocated
+ * One ring per event loop, created, used and destroyed by one thread: the
+ * ring's descriptor is registered for the creating thread (another thread's
+ * submit or wait fails with -EINVAL), and CNET_URING_SETUP_SINGLE_ISSUER
+ * also binds the ring to it in the kernel (-EEXIST).  Everything is allocated
  * by cnet_uring_create / cnet_uring_bufring_create; the prep, submit and
  * completion calls allocate nothing.
  *
@@ -367,7 +367,9 @@ const char *cnet_uring_support_reason(const cnet_uring_support *support);
 int cnet_uring_create(unsigned sq_entries, unsigned cq_entries, unsigned flags,
                       cnet_uring **out);
 /* Close the ring (the kernel cancels what is in flight) and free it and
- * its buffer rings.  NULL is ignored. */
+ * its buffer rings.  NULL is ignored.  Call it on the creating thread: the
+ * registered index holds the ring, so from another thread the kernel
+ * releases it only when the creating thread exits. */
 void cnet_uring_destroy(cnet_uring *ring);
 /* The ring's descriptor (for diagnostics; the calls below take the ring). */
 int cnet_uring_fd(const cnet_uring *ring);
