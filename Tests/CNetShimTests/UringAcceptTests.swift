@@ -5,11 +5,28 @@ import XCTest
 /// cnet_uring_prep_accept_multishot: one armed request, one CQE per
 /// connection, descriptors with the asked-for flags.
 final class UringAcceptTests: XCTestCase {
-    private func listener() throws -> (fd: Int32, port: UInt16) {
-        var port: UInt16 = 0
-        let fd = try ShimFailure.check(
-            cnet_tcp_listen_host("127.0.0.1", 0, 16, CNET_NONBLOCK, &port), "cnet_tcp_listen_host")
-        return (fd, port)
+    /// A listener on a loopback port with a multishot accept armed on it.
+    private struct ArmedAccept {
+        let listenFD: Int32
+        let port: UInt16
+        let ring: UringRing
+
+        init(flags: Int32, tag: UInt64) throws {
+            var port: UInt16 = 0
+            listenFD = try ShimFailure.check(
+                cnet_tcp_listen_host("127.0.0.1", 0, 16, CNET_NONBLOCK, &port), "cnet_tcp_listen_host")
+            self.port = port
+            do {
+                ring = try UringRing()
+                try ring.prep(cnet_uring_prep_accept_multishot(ring.handle, listenFD, flags, tag), "accept")
+                try ring.submit()
+            } catch {
+                _ = cnet_close(listenFD)
+                throw error
+            }
+        }
+
+        func close() { _ = cnet_close(listenFD) }
     }
 
     private func connectClients(_ count: Int, port: UInt16) throws -> [Int32] {
@@ -32,13 +49,11 @@ final class UringAcceptTests: XCTestCase {
     }
 
     func testMultishotAcceptDeliversSeveralConnectionsFromOneRequest() throws {
-        let (listenFD, port) = try listener()
-        defer { _ = cnet_close(listenFD) }
-        let ring = try UringRing()
-        try ring.prep(cnet_uring_prep_accept_multishot(ring.handle, listenFD, CNET_NONBLOCK, 42), "accept")
-        try ring.submit()
+        let armed = try ArmedAccept(flags: CNET_NONBLOCK, tag: 42)
+        defer { armed.close() }
+        let ring = armed.ring
 
-        let clients = try connectClients(3, port: port)
+        let clients = try connectClients(3, port: armed.port)
         defer { clients.forEach { _ = cnet_close($0) } }
         let completions = try ring.collect(3)
         defer { completions.forEach { if $0.result >= 0 { _ = cnet_close($0.result) } } }
@@ -57,12 +72,10 @@ final class UringAcceptTests: XCTestCase {
     }
 
     func testAcceptedSocketsAreBlockingWithoutCNET_NONBLOCK() throws {
-        let (listenFD, port) = try listener()
-        defer { _ = cnet_close(listenFD) }
-        let ring = try UringRing()
-        try ring.prep(cnet_uring_prep_accept_multishot(ring.handle, listenFD, 0, 1), "accept")
-        try ring.submit()
-        let clients = try connectClients(1, port: port)
+        let armed = try ArmedAccept(flags: 0, tag: 1)
+        defer { armed.close() }
+        let ring = armed.ring
+        let clients = try connectClients(1, port: armed.port)
         defer { clients.forEach { _ = cnet_close($0) } }
         let completions = try ring.collect(1)
         let accepted = try XCTUnwrap(completions.first).result
@@ -74,11 +87,9 @@ final class UringAcceptTests: XCTestCase {
 
     /// A cancelled multishot accept ends with -ECANCELED and no F_MORE.
     func testCancelledAcceptEndsWithoutMore() throws {
-        let (listenFD, _) = try listener()
-        defer { _ = cnet_close(listenFD) }
-        let ring = try UringRing()
-        try ring.prep(cnet_uring_prep_accept_multishot(ring.handle, listenFD, 0, 5), "accept")
-        try ring.submit()
+        let armed = try ArmedAccept(flags: 0, tag: 5)
+        defer { armed.close() }
+        let ring = armed.ring
         try ring.prep(cnet_uring_prep_cancel(ring.handle, 5, 0, 6), "cancel")
         let completions = try ring.collect(2)
         let accept = try XCTUnwrap(completions.first { $0.userData == 5 }, "\(completions)")

@@ -11,12 +11,8 @@ final class UringCancelTests: XCTestCase {
     private let cancelTag = cnet_uring_user_data(9, 12, 3)
 
     private func armedRecv() throws -> (pair: LoopbackPair, ring: UringRing) {
-        let pair = try LoopbackPair.tcp()
-        let ring = try UringRing()
-        let buffers = try ring.bufferRing(entries: 4, bufferSize: 64)
-        try ring.prep(cnet_uring_prep_recv_multishot(ring.handle, pair.server, buffers.handle, recvTag), "recv")
-        try ring.submit()
-        return (pair, ring)
+        let armed = try UringArmedRecv(entries: 4, bufferSize: 64, tag: recvTag)
+        return (armed.pair, armed.ring)
     }
 
     func testCancelByTagEndsTheRecvAndBothCQEsArrive() throws {

@@ -130,3 +130,27 @@ struct UringBufferRing {
         try ShimFailure.check(cnet_uring_bufring_return(handle, id), "cnet_uring_bufring_return")
     }
 }
+
+/// A TCP connection whose server end has a multishot recv armed into a
+/// fresh buffer ring: the setup the recv, cancel and wait tests share.
+struct UringArmedRecv {
+    let pair: LoopbackPair
+    let ring: UringRing
+    let buffers: UringBufferRing
+    let tag: UInt64
+
+    /// submit: false leaves the recv queued, for a test of the submit itself.
+    init(entries: UInt32, bufferSize: UInt32, tag: UInt64, submit: Bool = true) throws {
+        pair = try LoopbackPair.tcp()
+        ring = try UringRing()
+        buffers = try ring.bufferRing(entries: entries, bufferSize: bufferSize)
+        self.tag = tag
+        try rearm()
+        if submit { try ring.submit() }
+    }
+
+    /// Queues the multishot recv again (after a CQE without F_MORE).
+    func rearm() throws {
+        try ring.prep(cnet_uring_prep_recv_multishot(ring.handle, pair.server, buffers.handle, tag), "recv")
+    }
+}

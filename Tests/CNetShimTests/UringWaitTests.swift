@@ -11,17 +11,14 @@ final class UringWaitTests: XCTestCase {
 
     /// Nothing armed can fire: the wait returns 0 once the timeout passed.
     func testSubmitAndWaitReturnsZeroAfterTheTimeoutWhenNothingHappens() throws {
-        let pair = try LoopbackPair.tcp()
-        let ring = try UringRing()
-        let buffers = try ring.bufferRing(entries: 4, bufferSize: 64)
-        try ring.prep(cnet_uring_prep_recv_multishot(ring.handle, pair.server, buffers.handle, 1), "recv")
+        let armed = try UringArmedRecv(entries: 4, bufferSize: 64, tag: 1, submit: false)
         let timeout = Duration.milliseconds(50)
         let started = ContinuousClock.now
-        XCTAssertEqual(cnet_uring_submit_and_wait(ring.handle, 1, UringRing.nanoseconds(timeout)), 0)
+        XCTAssertEqual(cnet_uring_submit_and_wait(armed.ring.handle, 1, UringRing.nanoseconds(timeout)), 0)
         XCTAssertGreaterThanOrEqual(ContinuousClock.now - started, timeout, "returned before its timeout")
-        XCTAssertEqual(cnet_uring_sq_pending(ring.handle), 0, "the recv was submitted by the same call")
-        XCTAssertEqual(ring.reap(), [])
-        XCTAssertEqual(cnet_uring_submit_and_wait(ring.handle, 1, 0), 0, "a zero timeout does not block")
+        XCTAssertEqual(cnet_uring_sq_pending(armed.ring.handle), 0, "the recv was submitted by the same call")
+        XCTAssertEqual(armed.ring.reap(), [])
+        XCTAssertEqual(cnet_uring_submit_and_wait(armed.ring.handle, 1, 0), 0, "a zero timeout does not block")
     }
 
     /// The wait ends as soon as a completion is ready, long before its timeout.
