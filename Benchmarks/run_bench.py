@@ -71,7 +71,6 @@ def make_servers(args: argparse.Namespace) -> dict[str, Server]:
     nio1 = Path(args.nio1)
     nio = Path(args.nio)
     c_server = Path(args.c_server)
-    c_uring_server = Path(args.c_uring_server)
 
     def trust_argv(mode: str) -> list[str]:
         return [str(trustctl), "echo-server", "--port", "0", "--workers", "1", "--mode", mode,
@@ -85,9 +84,6 @@ def make_servers(args: argparse.Namespace) -> dict[str, Server]:
         "nio": Server("nio", "NIO as shipped (2 loops)",
                       ["stdbuf", "-oL", str(nio), "127.0.0.1", "0"], nio),
         "c": Server("c", "C epoll", [str(c_server), "--port", "0", "--raw"], c_server),
-        # Optional (not in the default list): the C io_uring reference.
-        "c-uring": Server("c-uring", "C io_uring", [str(c_uring_server), "--port", "0", "--raw"],
-                          c_uring_server),
         "trustctl-framed": Server("trustctl-framed", "trustctl framed", trust_argv("framed"), trustctl),
         "c-framed": Server("c-framed", "C epoll framed",
                            [str(c_server), "--port", "0", "--framed"], c_server),
@@ -654,8 +650,7 @@ def write_report(args, results: dict, scenarios: list[Scenario], servers: dict[s
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--servers", default="trustctl,nio1,nio,c",
-                        help="comma-separated: trustctl, nio1, nio, c, c-uring "
-                             "(default all but c-uring)")
+                        help="comma-separated: trustctl, nio1, nio, c (default all)")
     parser.add_argument("--require", default="",
                         help="comma-separated servers whose absence is an error, not a warning "
                              "(e.g. trustctl in CI)")
@@ -669,7 +664,6 @@ def main() -> int:
     parser.add_argument("--nio1", default=str(BENCH_DIR / ".build/release/NIOEchoServer1"))
     parser.add_argument("--nio", default=str(BENCH_DIR / ".build-nio/release/NIOEchoServer"))
     parser.add_argument("--c-server", default=str(BENCH_DIR / ".build-c/echo_server"))
-    parser.add_argument("--c-uring-server", default=str(BENCH_DIR / ".build-c/uring_echo_server"))
     parser.add_argument("--c-client", default=str(BENCH_DIR / ".build-c/echo_client"))
     parser.add_argument("--out-md", default=str(REPO / "docs/benchmarks.md"))
     parser.add_argument("--out-json", default=str(REPO / "docs/bench-results.json"))
@@ -685,7 +679,7 @@ def main() -> int:
     started = time.monotonic()
     servers = make_servers(args)
     wanted = [s.strip() for s in args.servers.split(",") if s.strip()]
-    unknown = [s for s in wanted if s not in ("trustctl", "nio1", "nio", "c", "c-uring")]
+    unknown = [s for s in wanted if s not in ("trustctl", "nio1", "nio", "c")]
     if unknown:
         parser.error(f"unknown server(s): {', '.join(unknown)}")
     required = {s.strip() for s in args.require.split(",") if s.strip()}
