@@ -42,7 +42,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "CNetShimTests", dependencies: ["CNetShim"]),
+        // Per-thread seccomp and credentials, so the io_uring tests can make
+        // the kernel refuse io_uring for real on one thread.
+        .target(name: "CNetShimTestSupport", path: "Tests/CNetShimTestSupport"),
+        .testTarget(name: "CNetShimTests", dependencies: ["CNetShim", "CNetShimTestSupport"]),
         .testTarget(name: "TrustCoreTests", dependencies: ["TrustCore", "CNetShim"]),
         // Black-box tests: they run the built trustctl binary, so they depend
         // on the executable only to make sure it is built first.

@@ -338,10 +338,10 @@ const char *cnet_gai_strerror(int rc);
 /* ------------------------------------------------------------------------
  * io_uring (Linux 6.0 or later; implemented on liburing, see docs/io_uring.md)
  *
- * One ring per event loop, created and used by one thread only: with
- * CNET_URING_SETUP_SINGLE_ISSUER the kernel binds the ring to the thread
- * that created it (another thread's submit fails with -EEXIST) and the
- * ring's descriptor is registered for that thread.  Everything is allocated
+ * One ring per event loop, created, used and destroyed by one thread: the
+ * ring's descriptor is registered for the creating thread (another thread's
+ * submit or wait fails with -EINVAL), and CNET_URING_SETUP_SINGLE_ISSUER
+ * also binds the ring to it in the kernel (-EEXIST).  Everything is allocated
  * by cnet_uring_create / cnet_uring_bufring_create; the prep, submit and
  * completion calls allocate nothing.
  *
@@ -447,7 +447,9 @@ const char *cnet_uring_support_reason(const cnet_uring_support *support);
 int cnet_uring_create(unsigned sq_entries, unsigned cq_entries, unsigned flags,
                       cnet_uring **out);
 /* Close the ring (the kernel cancels what is in flight) and free it and
- * its buffer rings.  NULL is ignored. */
+ * its buffer rings.  NULL is ignored.  Call it on the creating thread: the
+ * registered index holds the ring, so from another thread the kernel
+ * releases it only when the creating thread exits. */
 void cnet_uring_destroy(cnet_uring *ring);
 /* The ring's descriptor (for diagnostics; the calls below take the ring). */
 int cnet_uring_fd(const cnet_uring *ring);
@@ -493,10 +495,11 @@ int cnet_uring_prep_poll(cnet_uring *ring, int fd, uint32_t events, int multisho
                          uint64_t user_data);
 /* Cancel the request tagged target (all != 0: every request with that
  * tag).  The cancelled request completes with -ECANCELED (a multishot
- * without F_MORE); this SQE's own CQE has res 0 (or the count with all),
- * -ENOENT if nothing matched, -EALREADY if it was already running. */
+ * without F_MORE); this SQE's own CQE has res 0, -ENOENT if nothing
+ * matched, -EALREADY if it was already running (with all: the count
+ * cancelled, 0 if none). */
 int cnet_uring_prep_cancel(cnet_uring *ring, uint64_t target, int all, uint64_t user_data);
-/* Cancel every request on fd (res = how many; -ENOENT if none).  Queue it
+/* Cancel every request on fd (res = how many, 0 if none).  Queue it
  * before closing fd: close() does not cancel, and a request in flight keeps
  * the socket open (the peer sees no FIN) until it completes.  (5.19) */
 int cnet_uring_prep_cancel_fd(cnet_uring *ring, int fd, uint64_t user_data);

@@ -40,7 +40,12 @@ $(BENCH_C_OUT)/echo_client: $(BENCH_DIR)/c/echo_client.c
 	@mkdir -p $(BENCH_C_OUT)
 	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ $< -lm
 
-bench-tools: $(BENCH_C_OUT)/echo_server $(BENCH_C_OUT)/echo_client
+# The io_uring reference: Debian's liburing-dev (installed by .ci/run).
+$(BENCH_C_OUT)/uring_echo_server: $(BENCH_DIR)/c/uring_echo_server.c
+	@mkdir -p $(BENCH_C_OUT)
+	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ $< -luring
+
+bench-tools: $(BENCH_C_OUT)/echo_server $(BENCH_C_OUT)/echo_client $(BENCH_C_OUT)/uring_echo_server
 
 bench-trustctl:
 	$(SWIFT) build -c release --product trustctl
