@@ -72,6 +72,7 @@ def make_servers(args: argparse.Namespace) -> dict[str, Server]:
     nio1 = Path(args.nio1)
     nio = Path(args.nio)
     c_server = Path(args.c_server)
+    c_uring_server = Path(args.c_uring_server)
     baseline = Path(args.baseline) if args.baseline else Path("/nonexistent")
 
     def trust_argv(mode: str, binary: Path = trustctl) -> list[str]:
@@ -90,6 +91,8 @@ def make_servers(args: argparse.Namespace) -> dict[str, Server]:
         "nio": Server("nio", "NIO as shipped (2 loops)",
                       ["stdbuf", "-oL", str(nio), "127.0.0.1", "0"], nio),
         "c": Server("c", "C epoll", [str(c_server), "--port", "0", "--raw"], c_server),
+        # A minimal C io_uring server: the limit this machine allows (issue 11).
+        "c-uring": Server("c-uring", "C io_uring", [str(c_uring_server), "--port", "0", "--raw"], c_uring_server),
         "trustctl-framed": Server("trustctl-framed", "trustctl io_uring framed", trust_argv("framed"), trustctl,
                                   {"TRUST_ECHO_IO": "io_uring"}),
         "trustctl-epoll-framed": Server("trustctl-epoll-framed", "trustctl epoll framed", trust_argv("framed"),
@@ -738,6 +741,7 @@ def main() -> int:
     parser.add_argument("--nio", default=str(BENCH_DIR / ".build-nio/release/NIOEchoServer"))
     parser.add_argument("--baseline", default="",
                         help="a second trustctl binary, server name 'baseline' (before/after ratios)")
+    parser.add_argument("--c-uring-server", default=str(BENCH_DIR / ".build-c/uring_echo_server"))
     parser.add_argument("--c-server", default=str(BENCH_DIR / ".build-c/echo_server"))
     parser.add_argument("--c-client", default=str(BENCH_DIR / ".build-c/echo_client"))
     parser.add_argument("--out-md", default=str(REPO / "docs/benchmarks.md"))
@@ -754,7 +758,7 @@ def main() -> int:
     started = time.monotonic()
     servers = make_servers(args)
     wanted = [s.strip() for s in args.servers.split(",") if s.strip()]
-    unknown = [s for s in wanted if s not in ("trustctl", "trustctl-epoll", "nio1", "nio", "c", "baseline")]
+    unknown = [s for s in wanted if s not in ("trustctl", "trustctl-epoll", "nio1", "nio", "c", "c-uring", "baseline")]
     if unknown:
         parser.error(f"unknown server(s): {', '.join(unknown)}")
     required = {s.strip() for s in args.require.split(",") if s.strip()}
