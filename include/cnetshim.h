@@ -474,6 +474,11 @@ int cnet_uring_prep_accept_multishot(cnet_uring *ring, int listen_fd, int flags,
  * re-arm if the connection lives on.  (Linux 6.0) */
 int cnet_uring_prep_recv_multishot(cnet_uring *ring, int fd, const cnet_uring_bufring *bufring,
                                    uint64_t user_data);
+/* One recv into one buffer picked from bufring (res, F_BUFFER and the
+ * buffer id as for the multishot form; never F_MORE): the kernel takes at
+ * most one buffer's worth per request. */
+int cnet_uring_prep_recv_select(cnet_uring *ring, int fd, const cnet_uring_bufring *bufring,
+                                uint64_t user_data);
 /* One recv into the caller's buffer (kept valid until the CQE). */
 int cnet_uring_prep_recv(cnet_uring *ring, int fd, void *buf, size_t len, uint64_t user_data);
 /* One send(MSG_NOSIGNAL) of buf[0..len) (kept valid until the CQE):

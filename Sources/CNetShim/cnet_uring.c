@@ -202,6 +202,19 @@ int cnet_uring_prep_recv_multishot(cnet_uring *r, int fd, const cnet_uring_bufri
     return 0;
 }
 
+int cnet_uring_prep_recv_select(cnet_uring *r, int fd, const cnet_uring_bufring *bufring,
+                                uint64_t user_data) {
+    if (bufring == NULL) return -EINVAL;
+    int err = 0;
+    struct io_uring_sqe *sqe = next_sqe(r, &err);
+    if (sqe == NULL) return err;
+    io_uring_prep_recv(sqe, fd, NULL, 0, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = bufring->group;
+    io_uring_sqe_set_data64(sqe, user_data);
+    return 0;
+}
+
 int cnet_uring_prep_recv(cnet_uring *r, int fd, void *buf, size_t len, uint64_t user_data) {
     int err = 0;
     struct io_uring_sqe *sqe = next_sqe(r, &err);

@@ -30,7 +30,14 @@ final class LogWriteFailureTests: XCTestCase {
     private func assertValidJSONLines(
         _ path: String, file: StaticString = #filePath, line: UInt = #line
     ) throws -> [LogEntry] {
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        // The writer may be inside a write (or between a short write and the
+        // truncate that takes it back) as we read: wait, bounded, until the
+        // file ends on a line end, then every line must be whole.
+        var data = try Data(contentsOf: URL(fileURLWithPath: path))
+        _ = waitUntil(timeout: 5) {
+            data = (try? Data(contentsOf: URL(fileURLWithPath: path))) ?? data
+            return data.last == UInt8(ascii: "\n")
+        }
         XCTAssertFalse(data.isEmpty, "empty log", file: file, line: line)
         XCTAssertEqual(data.last, UInt8(ascii: "\n"), "the log ends inside a line", file: file, line: line)
         var entries: [LogEntry] = []

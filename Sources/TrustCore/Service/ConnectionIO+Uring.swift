@@ -10,6 +10,10 @@ import CNetShim
 /// read — sends use MSG_DONTWAIT, so a full socket answers -EAGAIN at once
 /// and the unsent bytes are copied to the connection's own pending buffer.
 extension ConnectionIO {
+    /// Single-shot receives in a row that left the socket empty before a
+    /// connection is trusted with a multishot receive.
+    static let drainedReceivesForMultishot: UInt8 = 4
+
     /// A handler's output on io_uring: the received buffer itself when the
     /// bytes lie in it and nothing is queued ahead (zero copy), else a copy
     /// appended to pending.
@@ -86,6 +90,8 @@ extension ConnectionIO {
             if result == -EAGAIN { armWritable(slot, c, uring) } else { requeue(slot, c) }
             // The client is not taking its output: stop reading it (as epoll
             // does) until everything pending has left.
+            c.pointee.uring.pressured = true
+            c.pointee.uring.multishot = false
             if !c.pointee.readPaused {
                 c.pointee.readPaused = true
                 cancelReceive(slot, c)
@@ -144,11 +150,31 @@ extension ConnectionIO {
         requeue(slot, c)
     }
 
-    /// Arm the connection's multishot receive.
+    /// A receive delivered bytes: count it towards the multishot upgrade
+    /// (`CNET_URING_CQE_F_SOCK_NONEMPTY` clear: it left the socket empty).
+    @inline(__always)
+    func receivedChunk(_ c: UnsafeMutablePointer<ConnectionSlot>, flags: UInt32) {
+        guard !c.pointee.uring.multishot, !c.pointee.uring.pressured else { return }
+        if flags & CNET_URING_CQE_F_SOCK_NONEMPTY != 0 {
+            c.pointee.uring.drainedReceives = 0
+        } else {
+            c.pointee.uring.drainedReceives += 1
+            if c.pointee.uring.drainedReceives >= ConnectionIO.drainedReceivesForMultishot {
+                c.pointee.uring.multishot = true
+            }
+        }
+    }
+
+    /// Arm the connection's receive (multishot or single-shot, see
+    /// `UringState.multishot`).
     func armReceive(_ slot: Int32, _ c: UnsafeMutablePointer<ConnectionSlot>) {
         guard let uring, !c.pointee.uring.receiving else { return }
         let tag = UringLoop.Tag.make(.receive, slot: slot, generation: c.pointee.generation)
-        if cnet_uring_prep_recv_multishot(uring.ring, c.pointee.fd, uring.buffers, tag) == 0 {
+        let prepared =
+            c.pointee.uring.multishot
+            ? cnet_uring_prep_recv_multishot(uring.ring, c.pointee.fd, uring.buffers, tag)
+            : cnet_uring_prep_recv_select(uring.ring, c.pointee.fd, uring.buffers, tag)
+        if prepared == 0 {
             c.pointee.uring.receiving = true
             c.pointee.uring.inflight += 1
         }

@@ -51,6 +51,15 @@ struct UringState: BitwiseCopyable {
     var sendInFlight: Bool
     /// Waiting for the socket to take output again (a POLLOUT request).
     var pollArmed: Bool
+    /// Receive mode. A multishot receive may drain a client's whole socket
+    /// into ring buffers in one turn, before a pause can take effect; so a
+    /// connection starts on single-shot receives (one buffer per turn) and
+    /// is upgraded to multishot once it behaves like request/response
+    /// (`drainedReceives` in a row left its socket empty), unless it has
+    /// ever failed to take its output (`pressured`: single-shot for good).
+    var multishot: Bool
+    var pressured: Bool
+    var drainedReceives: UInt8
     /// Zero-copy output: the received buffer (id + 1, 0 for none) that a
     /// handler sent from as it is, and where in it the bytes are.
     var heldBuffer: Int32

@@ -86,6 +86,17 @@ extension StreamWorker {
     func outputProgressed(_ slot: Int32, _ c: UnsafeMutablePointer<ConnectionSlot>, allSent: Bool) {
         if c.pointee.failure != 0 {
             closeFailed(slot, c)
+        } else if allSent && draining && c.pointee.closeAfterFlush == CloseReason.shutdown.code {
+            // Reading was paused behind this output: what the client sent
+            // meanwhile is still "already received" and gets its echo.
+            c.pointee.closeAfterFlush = 0
+            c.pointee.readPaused = false
+            if io.uring == nil {
+                _ = loop.modify(
+                    c.pointee.fd, .read, token: EventLoop.Token.make(slot: slot, generation: c.pointee.generation))
+            }
+            drainReceived(slot, c)
+            if c.pointee.isOpen { closeWhenFlushed(slot, c, reason: .shutdown) }
         } else if allSent && c.pointee.closeAfterFlush != 0 {
             close(slot, c, reason: reasons[c.pointee.closeAfterFlush])
         } else if allSent && io.uring != nil && c.pointee.readPaused {

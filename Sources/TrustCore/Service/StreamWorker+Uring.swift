@@ -76,17 +76,23 @@ extension StreamWorker {
             c.pointee.uring.receiving = false
             c.pointee.uring.inflight -= 1
         }
-        guard isCurrent(tag, c), c.pointee.closeAfterFlush == 0 else {
+        // A draining connection's late bytes are still echoed; any other
+        // closing connection takes no more input.
+        let drainingRead = draining && c.pointee.closeAfterFlush == CloseReason.shutdown.code && result > 0
+        guard isCurrent(tag, c), c.pointee.closeAfterFlush == 0 || drainingRead else {
             if let buffer { uring.returnBuffer(buffer) }
             if !c.pointee.isOpen { releaseSlotIfIdle(slot, c) }
             return
         }
         if result > 0, let buffer {
+            io.receivedChunk(c, flags: flags)
             let start = uring.buffer(buffer)
             io.delivering = (buffer, start - Handler.prefixRoom, start + Int(result), false)
+            if drainingRead { c.pointee.closeAfterFlush = 0 }
             deliver(slot, c, UnsafeMutableRawBufferPointer(start: start, count: Int(result)))
             if io.delivering?.claimed != true { uring.returnBuffer(buffer) }
             io.delivering = nil
+            if drainingRead && c.pointee.isOpen { closeWhenFlushed(slot, c, reason: .shutdown) }
             if !more && c.pointee.isOpen && !c.pointee.readPaused { io.armReceive(slot, c) }
         } else if result == 0 {
             if let buffer { uring.returnBuffer(buffer) }

@@ -239,6 +239,8 @@ final class StreamWorker<Handler: StreamHandler> {
             bytesIn: 0, bytesOut: 0, frames: 0, serial: serial, acceptedAt: io.now, peer: peer,
             uring: UringState(
                 inflight: 0, receiving: false, sendQueued: false, sendInFlight: false, pollArmed: false,
+                multishot: false,
+                pressured: false, drainedReceives: 0,
                 heldBuffer: 0, heldCount: 0, heldBase: nil))
         if io.uring != nil {
             freeSlots.removeLast()
@@ -364,7 +366,7 @@ final class StreamWorker<Handler: StreamHandler> {
     /// What the kernel holds for the connection now, read directly (on
     /// io_uring too: nothing is posted between two of the loop's enters, so
     /// this reads after every byte already delivered).
-    private func drainReceived(_ slot: Int32, _ c: UnsafeMutablePointer<ConnectionSlot>) {
+    func drainReceived(_ slot: Int32, _ c: UnsafeMutablePointer<ConnectionSlot>) {
         // Bounded: a client streaming faster than we answer cannot hold the
         // drain forever; the deadline closes what is left.
         for _ in 0..<64 {
