@@ -21,8 +21,8 @@ BENCH_CFLAGS ?= -O2 -Wall -Wextra
 RUNS ?= 3
 WINDOW ?= 5
 WARMUP ?= 1
-BENCH_SERVERS ?= trustctl,nio1,nio,c
-BENCH_QUICK_SERVERS ?= c,trustctl
+BENCH_SERVERS ?= trustctl,trustctl-epoll,nio1,nio,c,c-uring
+BENCH_QUICK_SERVERS ?= c,c-uring,trustctl,trustctl-epoll
 BENCH_ARGS ?=
 # Servers whose binary must exist (else the run fails instead of skipping
 # them with a warning). CI should set BENCH_REQUIRE=trustctl once the server
