@@ -27,8 +27,7 @@ struct ConfigShowCommand: ParsableCommand {
     }
 
     func run() throws {
-        let flags = try ServerSettingFlags.parse(Self.syntax, arguments, helpFor: Self.self)
-        let resolver = try ServerSettingFlags.resolver(flags, environment: ProcessInfo.processInfo.environment)
+        let resolver = try ServerSettingFlags.resolver(Self.syntax, arguments, helpFor: Self.self)
         for line in EffectiveSetting.format(try resolver.effectiveSettings()) {
             StandardOutput.line(line)
         }

@@ -30,8 +30,7 @@ struct EchoServerCommand: ParsableCommand {
     }
 
     func run() throws {
-        let flags = try ServerSettingFlags.parse(Self.syntax, arguments, helpFor: Self.self)
-        let resolver = try ServerSettingFlags.resolver(flags, environment: ProcessInfo.processInfo.environment)
+        let resolver = try ServerSettingFlags.resolver(Self.syntax, arguments, helpFor: Self.self)
         try EchoServer.run(settings: try resolver.resolveServerSettings(), trustHome: resolver.trustHome)
     }
 }

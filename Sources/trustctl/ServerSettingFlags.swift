@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import TrustCore
 
 /// The setting flags of `echo-server` and `config show`: one per declaration
@@ -15,6 +16,16 @@ enum ServerSettingFlags {
             throw ValidationError(error.message)
         }
         return flags
+    }
+
+    /// The flags of a command's words resolved over the process's
+    /// environment and its TRUST_HOME: what `echo-server` and `config show`
+    /// both start from.
+    static func resolver(_ syntax: CommandSyntax, _ arguments: [String], helpFor type: any ParsableCommand.Type)
+        throws -> ConfigResolver
+    {
+        let flags = try parse(syntax, arguments, helpFor: type)
+        return try resolver(flags, environment: ProcessInfo.processInfo.environment)
     }
 
     /// A resolver over these flags, the environment and its TRUST_HOME.
