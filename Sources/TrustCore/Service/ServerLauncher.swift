@@ -32,7 +32,8 @@ public enum ServerLauncher {
             outcome = try service.run(
                 onReady: { port in
                     StandardOutput.line(
-                        readyLine(host: settings.host, port: port, label: handler.readyLabel, workers: settings.workers))
+                        readyLine(host: settings.host, port: port, label: handler.readyLabel, workers: settings.workers)
+                    )
                     do throws(StandardOutput.WriteError) {
                         try StandardOutput.flush()
                     } catch {
@@ -81,7 +82,9 @@ public enum ServerLauncher {
         do throws(TrustError) {
             guard let flags = try parseFlags(arguments) else {
                 print("usage: \(name) --port <port> [setting flags]; settings also from TRUST_ECHO_* and config.json")
-                for setting in ServerSetting.all { print("  \(setting.flag) <\(setting.placeholder)>: \(setting.accepted)") }
+                for setting in ServerSetting.all {
+                    print("  \(setting.flag) <\(setting.placeholder)>: \(setting.accepted)")
+                }
                 return 0
             }
             let resolver = ConfigResolver(
@@ -131,5 +134,7 @@ extension ServiceOptions {
             host: settings.host, port: settings.port, idleTimeout: settings.idleTimeout,
             maxClients: settings.maxClients, workers: settings.workers, drainTimeout: settings.drainTimeout)
         io = settings.io
+        metricsPort = settings.metricsPort
+        metricsHost = settings.metricsHost
     }
 }

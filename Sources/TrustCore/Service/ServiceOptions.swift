@@ -16,6 +16,9 @@ public struct ServiceOptions: Sendable {
     public var descriptorLimit: Int = 1024
     /// The IO backend wanted (SPEC §18); resolved once when the service runs.
     public var io: IOSelection = .auto
+    /// The metrics endpoint's port (0 picks one); nil: no endpoint.
+    public var metricsPort: UInt16? = nil
+    public var metricsHost: String = "127.0.0.1"
 
     public init(
         host: String, port: UInt16, idleTimeout: Double, maxClients: Int, workers: Int, drainTimeout: Double

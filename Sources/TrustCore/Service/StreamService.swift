@@ -53,6 +53,9 @@ public final class StreamService<Handler: StreamHandler> {
 
         let backend = try options.io.resolve()
         let finished = try EventLoop()
+        let endpoint = try options.metricsPort.map { port throws(TrustError) in
+            try MetricsEndpoint(host: options.metricsHost, port: port, loop: finished)
+        }
         var workers: [StreamWorker<Handler>] = []
         for index in 0..<options.workers {
             workers.append(
@@ -82,11 +85,20 @@ public final class StreamService<Handler: StreamHandler> {
             "drain_timeout_s": .stringConvertible(options.drainTimeout),
             "fd_limit": .stringConvertible(options.descriptorLimit), "io": "\(backend.rawValue)",
         ]
+        if let endpoint {
+            fields["metrics_host"] = "\(options.metricsHost)"
+            fields["metrics_port"] = .stringConvertible(endpoint.port)
+        }
         fields.merge(handler.startFields) { _, protocolValue in protocolValue }
         logger.info("server_started", metadata: fields)
         onReady(bound)
 
-        let outcome = coordinate(workers: workers, finished: finished, onStopping: onStopping)
+        let build = BuildInfo(version: MetricsEndpoint.version, labels: [("io_backend", backend.rawValue)])
+        let startTime = Double(MetricsEndpoint.unixTime())
+        let outcome = coordinate(
+            workers: workers, finished: finished, endpoint: endpoint,
+            render: { MetricsExposition.render(self.metricsSnapshot(), build: build, startTime: startTime) },
+            onStopping: onStopping)
         if let failure = state.failure { throw failure }
         if case .interrupted = outcome { return outcome }
 
@@ -111,6 +123,26 @@ public final class StreamService<Handler: StreamHandler> {
         ServiceTotals(counters, reasons: CloseReason.coreReasons + Handler.closeReasons)
     }
 
+    /// What `/metrics` shows now: the workers' counters summed, every known
+    /// close and refusal reason present (0 until it happens).
+    private func metricsSnapshot() -> MetricsSnapshot {
+        let totals = self.totals
+        var snapshot = MetricsSnapshot()
+        snapshot.connectionsAccepted = totals.accepted
+        snapshot.connectionsActive = UInt64(max(0, state.activeClients.load(ordering: .relaxed)))
+        snapshot.connectionsRefused = totals.refusedByReason
+        snapshot.connectionsRefused["shed", default: 0] &+= totals.shed
+        snapshot.connectionsClosed = totals.closedByReason
+        snapshot.bytesReceived = totals.bytesIn
+        snapshot.bytesSent = totals.bytesOut
+        // A completed frame is echoed whole: one count serves both directions.
+        snapshot.framesReceived = totals.frames
+        snapshot.framesSent = totals.frames
+        snapshot.acceptPauses = totals.acceptPauses
+        snapshot.logLinesDropped = TrustLogging.droppedLines(for: logger)
+        return snapshot
+    }
+
     /// The listening sockets and the port they are bound to.
     private func listen() throws(TrustError) -> ([Int32], UInt16) {
         if !options.inheritedListeners.isEmpty {
@@ -122,10 +154,12 @@ public final class StreamService<Handler: StreamHandler> {
         return ([fd], bound)
     }
 
-    /// The coordinator's loop: signals and worker completions as events.
-    private func coordinate(workers: [StreamWorker<Handler>], finished: EventLoop, onStopping: (Int) -> Void)
-        -> ServiceOutcome
-    {
+    /// The coordinator's loop: signals, worker completions and the metrics
+    /// endpoint's sockets as events. `/readyz` turns 503 the moment the drain begins.
+    private func coordinate(
+        workers: [StreamWorker<Handler>], finished: EventLoop, endpoint: MetricsEndpoint?,
+        render: () -> [UInt8], onStopping: (Int) -> Void
+    ) -> ServiceOutcome {
         guard finished.add(signals.fd, .read, token: 1) == nil else {
             fatalError("epoll_ctl on a fresh epoll and signalfd cannot fail")
         }
@@ -136,14 +170,25 @@ public final class StreamService<Handler: StreamHandler> {
             // workers and let run() report it.
             let ready: Int
             do {
-                ready = try finished.wait(timeoutMs: -1)
+                ready = try finished.wait(
+                    timeoutMs: endpoint?.timeoutMs(now: MonotonicClock.coarseMilliseconds()) ?? -1)
             } catch {
                 state.fail(error)
                 stopWorkers(workers)
                 return .drained
             }
+            let now = MonotonicClock.coarseMilliseconds()
             for i in 0..<ready {
-                if finished.token(at: i) == EventLoop.wakeToken {
+                let token = finished.token(at: i)
+                if let endpoint, endpoint.owns(token) {
+                    endpoint.handle(token: token, now: now) { head in
+                        OpsResponder.response(
+                            to: head, isReady: !stopping, unixTime: MetricsEndpoint.unixTime(), metrics: render
+                        ).bytes
+                    }
+                    continue
+                }
+                if token == EventLoop.wakeToken {
                     let count = cnet_eventfd_drain(finished.wakeFD)
                     if count > 0 { done += Int(count) }
                     if state.failure != nil && !stopping {
@@ -176,6 +221,7 @@ public final class StreamService<Handler: StreamHandler> {
                     stopWorkers(workers)
                 }
             }
+            endpoint?.expire(now: now)
         }
         return .drained
     }
