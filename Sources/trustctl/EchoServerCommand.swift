@@ -31,7 +31,11 @@ struct EchoServerCommand: ParsableCommand {
 
     func run() throws {
         let flags = try ServerSettingFlags.parse(Self.syntax, arguments, helpFor: Self.self)
+        // Socket activation (SPEC §15): taken before resolving, as it makes --port optional.
+        let inherited = try InheritedListeners.takeFromEnvironment() ?? []
         let resolver = try ServerSettingFlags.resolver(flags, environment: ProcessInfo.processInfo.environment)
-        try EchoServer.run(settings: try resolver.resolveServerSettings(), trustHome: resolver.trustHome)
+        try EchoServer.run(
+            settings: try resolver.resolveServerSettings(listenersInherited: !inherited.isEmpty),
+            trustHome: resolver.trustHome, inherited: inherited)
     }
 }

@@ -4,7 +4,7 @@ public struct ServiceOptions: Sendable {
     public var port: UInt16
     /// Listening sockets handed over by a supervisor (socket activation);
     /// when not empty, `host` and `port` are not bound.
-    public var inheritedListeners: [Int32] = []
+    public var inheritedListeners: [InheritedListener] = []
     /// Seconds without progress before a connection is closed; 0 = never.
     public var idleTimeout: Double
     public var maxClients: Int

@@ -49,7 +49,7 @@ public final class StreamService<Handler: StreamHandler> {
     {
         let started = MonotonicClock.coarseMilliseconds()
         let (listeners, bound) = try listen()
-        defer { for fd in listeners where !options.inheritedListeners.contains(fd) { _ = cnet_close(fd) } }
+        defer { if options.inheritedListeners.isEmpty { for fd in listeners { _ = cnet_close(fd) } } }
 
         let backend = try options.io.resolve()
         let finished = try EventLoop()
@@ -79,12 +79,18 @@ public final class StreamService<Handler: StreamHandler> {
         try signals.activate()
 
         var fields: Logger.Metadata = [
-            "host": "\(options.host)", "port": .stringConvertible(bound),
+            "host": "\(options.inheritedListeners.first.map { "\($0.localAddress.address)" } ?? options.host)",
+            "port": .stringConvertible(bound),
             "workers": .stringConvertible(options.workers), "max_clients": .stringConvertible(options.maxClients),
             "timeout_s": .stringConvertible(options.idleTimeout),
             "drain_timeout_s": .stringConvertible(options.drainTimeout),
             "fd_limit": .stringConvertible(options.descriptorLimit), "io": "\(backend.rawValue)",
         ]
+        if !options.inheritedListeners.isEmpty {
+            // Socket activation: the supervisor bound these; --host and --port were not used.
+            fields["listeners"] = "inherited"
+            fields["addresses"] = "\(options.inheritedListeners.map(\.localAddress.description).joined(separator: ","))"
+        }
         if let endpoint {
             fields["metrics_host"] = "\(options.metricsHost)"
             fields["metrics_port"] = .stringConvertible(endpoint.port)
@@ -145,9 +151,8 @@ public final class StreamService<Handler: StreamHandler> {
 
     /// The listening sockets and the port they are bound to.
     private func listen() throws(TrustError) -> ([Int32], UInt16) {
-        if !options.inheritedListeners.isEmpty {
-            let port = cnet_local_port(options.inheritedListeners[0])
-            return (options.inheritedListeners, UInt16(clamping: max(port, 0)))
+        if let first = options.inheritedListeners.first {
+            return (options.inheritedListeners.map(\.descriptor), first.localAddress.port)
         }
         let (fd, bound) = try SocketAddress.listen(
             host: options.host, port: options.port, backlog: options.backlog, flags: CNET_NONBLOCK)
