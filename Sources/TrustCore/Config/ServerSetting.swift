@@ -41,6 +41,12 @@ public enum ServerSetting {
         help: "Serve /metrics, /healthz and /readyz over HTTP on this port; 0 picks a free one (docs/operations.md).")
     public static let metricsHost = Setting<String>(
         "metrics-host", .host, default: { "127.0.0.1" }, help: "Address the metrics endpoint binds.")
+    public static let proxyProtocol = Setting<ProxyProtocolMode>(
+        "proxy-protocol", .choice(placeholder: "version"), default: { .off },
+        help: "Read a PROXY protocol header first on every connection (docs/operations.md).")
+    public static let proxyTrusted = Setting<ProxyTrustedNetworks>(
+        "proxy-trusted", .cidrList, default: { .loopback },
+        help: "Peers allowed to send a PROXY header; a connection from elsewhere is closed.")
     public static let logLevel = Setting<Logger.Level>(
         "log-level", .choice(placeholder: "level"), default: { .info }, environment: "TRUST_LOG_LEVEL",
         help: "Least severe log line written.")
@@ -48,7 +54,7 @@ public enum ServerSetting {
     /// Every setting, in the order `config show` and the help list them.
     public static let all: [any AnySetting] = [
         port, host, mode, timeout, maxFrame, maxClients, workers, drainTimeout, io, metricsPort, metricsHost,
-        logLevel,
+        proxyProtocol, proxyTrusted, logLevel,
     ]
 
     /// The declaration named `name` (a flag without dashes, a config.json key).

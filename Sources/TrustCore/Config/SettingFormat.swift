@@ -57,6 +57,23 @@ extension SettingFormat where Value == PortOrOff {
     }
 }
 
+extension SettingFormat where Value == ProxyTrustedNetworks {
+    /// Comma-separated CIDR blocks (`--proxy-trusted`).
+    public static var cidrList: SettingFormat {
+        SettingFormat(
+            accepted: "comma-separated CIDR blocks such as \(ProxyTrustedNetworks.defaultText)", placeholder: "cidrs",
+            jsonType: .string,
+            read: { text in
+                do throws(CIDRParseError) {
+                    return .success(try ProxyTrustedNetworks(parsing: text))
+                } catch {
+                    return .failure(.notAccepted)
+                }
+            },
+            show: { $0.description })
+    }
+}
+
 extension SettingFormat where Value: CaseIterable & RawRepresentable, Value.RawValue == String {
     /// One of a fixed set of words, case-sensitive: `auto, raw or framed`.
     public static func choice(placeholder: String) -> SettingFormat {

@@ -146,5 +146,7 @@ extension ServiceOptions {
         io = settings.io
         metricsPort = settings.metricsPort
         metricsHost = settings.metricsHost
+        proxyProtocol = settings.proxyProtocol
+        proxyTrusted = settings.proxyTrusted
     }
 }

@@ -19,6 +19,9 @@ public struct ServiceOptions: Sendable {
     /// The metrics endpoint's port (0 picks one); nil: no endpoint.
     public var metricsPort: UInt16? = nil
     public var metricsHost: String = "127.0.0.1"
+    /// Whether every connection starts with a PROXY header, and from whom one is taken.
+    public var proxyProtocol: ProxyProtocolMode = .off
+    public var proxyTrusted: ProxyTrustedNetworks = .loopback
 
     public init(
         host: String, port: UInt16, idleTimeout: Double, maxClients: Int, workers: Int, drainTimeout: Double
