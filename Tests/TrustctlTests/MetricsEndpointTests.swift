@@ -238,17 +238,14 @@ final class MetricsEndpointTests: XCTestCase {
         let environment = try makeTrustctlEnvironment()
         let bad = try TrustctlProcess.run(
             ["echo-server", "--port", "0", "--metrics-port", "70000"], environment: environment.variables)
-        XCTAssertEqual(bad.exitCode, 64, bad.stderr)
-        XCTAssertEqual(bad.stderrLines.count, 1, bad.stderr)
-        XCTAssertTrue(bad.stderr.contains("--metrics-port"), bad.stderr)
+        assertOneLineFailure(bad, exitCode: 64, containing: ["--metrics-port"])
         // The metrics port already taken: one stderr line, and the echo port is not served.
         let (_, taken) = try startServerWithMetrics()
         let busy = try TrustctlProcess.run(
             ["echo-server", "--port", "0", "--host", "127.0.0.1", "--metrics-port", String(taken)],
             environment: environment.variables)
         XCTAssertNotEqual(busy.exitCode, 0)
-        XCTAssertEqual(busy.stderrLines.count, 1, busy.stderr)
-        XCTAssertTrue(busy.stderr.contains("127.0.0.1:\(taken)"), busy.stderr)
+        assertOneLineFailure(busy, exitCode: busy.exitCode, containing: ["127.0.0.1:\(taken)"])
         XCTAssertEqual(busy.stdout, "", "no ready line")
     }
 }

@@ -145,8 +145,6 @@ final class ProxyProtocolTests: XCTestCase {
         let environment = try makeTrustctlEnvironment()
         let result = try TrustctlProcess.run(
             ["echo-server", "--port", "0", "--proxy-trusted", "10.0.0.1/8"], environment: environment.variables)
-        XCTAssertEqual(result.exitCode, 64, result.stderr)
-        XCTAssertEqual(result.stderrLines.count, 1, result.stderr)
-        XCTAssertTrue(result.stderr.contains("--proxy-trusted"), result.stderr)
+        assertOneLineFailure(result, exitCode: 64, containing: ["--proxy-trusted"])
     }
 }
