@@ -108,7 +108,7 @@ final class ProxyProtocolTests: XCTestCase {
     }
 
     func testGarbageAndTheWrongVersionAreClosed() throws {
-        let server = try startEchoServer(["--mode", "raw", "--proxy-protocol", "v1"])
+        let server = try startEchoServer(["--mode", "raw", "--proxy-protocol", "v1", "--metrics-port", "0"])
         _ = try assertRefused(server, sending: Array("hello, no header\r\n".utf8))
         _ = try assertRefused(server, sending: ProxyHeaderEncoder.v2(source: client4, destination: frontend4))
         _ = try assertRefused(server, sending: Array("PROXY TCP4 1.2.3.4 5.6.7.8 99999 80\r\n".utf8))
@@ -124,6 +124,15 @@ final class ProxyProtocolTests: XCTestCase {
         defer { good.close() }
         try good.send(ProxyHeaderEncoder.v1(source: client4, destination: frontend4))
         try good.echoRaw(Array("fine\n".utf8))
+        // The four refusals are counted under their close reason.
+        let metricsPort = try XCTUnwrap(server.log.waitForEntry(event: "server_started")?.integer("metrics_port"))
+        let scrape = try TestSocket(host: "127.0.0.1", port: UInt16(metricsPort))
+        defer { scrape.close() }
+        try scrape.send(Array("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+        let metrics = String(decoding: try scrape.receiveToEnd(), as: UTF8.self)
+        XCTAssertTrue(
+            metrics.contains("\ntrustctl_connections_closed_total{reason=\"proxy_header_invalid\"} 4\n"), metrics)
+        XCTAssertTrue(metrics.contains("\ntrustctl_received_bytes_total 5\n"), "only the payload: \(metrics)")
     }
 
     func testUntrustedPeerIsClosedEvenWithAValidHeader() throws {
