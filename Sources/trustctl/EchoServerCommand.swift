@@ -31,6 +31,11 @@ struct EchoServerCommand: ParsableCommand {
 
     func run() throws {
         let resolver = try ServerSettingFlags.resolver(Self.syntax, arguments, helpFor: Self.self)
-        try EchoServer.run(settings: try resolver.resolveServerSettings(), trustHome: resolver.trustHome)
+        // Socket activation (SPEC §15): taken before the settings are
+        // resolved, as it makes --port optional (and before any thread).
+        let inherited = try InheritedListeners.takeFromEnvironment() ?? []
+        try EchoServer.run(
+            settings: try resolver.resolveServerSettings(listenersInherited: !inherited.isEmpty),
+            trustHome: resolver.trustHome, inherited: inherited)
     }
 }

@@ -68,12 +68,17 @@ final class ConfigResolverTests: XCTestCase {
     func testEveryDeclarationIsDerivedAlike() {
         XCTAssertEqual(
             ServerSetting.all.map(\.name),
-            ["port", "host", "mode", "timeout", "max-frame", "max-clients", "workers", "drain-timeout", "io", "log-level"])
+            [
+                "port", "host", "mode", "timeout", "max-frame", "max-clients", "workers", "drain-timeout", "io",
+                "metrics-port", "metrics-host", "proxy-protocol", "proxy-trusted", "log-level",
+            ])
         XCTAssertEqual(
             ServerSetting.all.map(\.environmentVariable),
             [
                 "TRUST_ECHO_PORT", "TRUST_ECHO_HOST", "TRUST_ECHO_MODE", "TRUST_ECHO_TIMEOUT", "TRUST_ECHO_MAX_FRAME",
-                "TRUST_ECHO_MAX_CLIENTS", "TRUST_ECHO_WORKERS", "TRUST_ECHO_DRAIN_TIMEOUT", "TRUST_ECHO_IO", "TRUST_LOG_LEVEL",
+                "TRUST_ECHO_MAX_CLIENTS", "TRUST_ECHO_WORKERS", "TRUST_ECHO_DRAIN_TIMEOUT", "TRUST_ECHO_IO",
+                "TRUST_ECHO_METRICS_PORT", "TRUST_ECHO_METRICS_HOST", "TRUST_ECHO_PROXY_PROTOCOL",
+                "TRUST_ECHO_PROXY_TRUSTED", "TRUST_LOG_LEVEL",
             ])
         XCTAssertEqual(ServerSetting.maxFrame.flag, "--max-frame")
         XCTAssertEqual(ServerSetting.all.filter(\.isRequired).map(\.name), ["port"])

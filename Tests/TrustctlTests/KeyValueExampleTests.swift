@@ -97,6 +97,20 @@ final class KeyValueExampleTests: XCTestCase {
         XCTAssertEqual(try stopAndWait(server), 0)
     }
 
+    /// The core reads the PROXY header: the example gets it without a line of its own.
+    func testProxyHeaderIsReadByTheCoreBeforeTheHandler() throws {
+        let server = try startKeyValueServer(["--proxy-protocol", "v1"])
+        let client = try server.connect()
+        try client.send(Array("PROXY TCP4 198.51.100.20 192.0.2.1 6000 9900\r\n".utf8))
+        XCTAssertEqual(try request(client, .put, key: [1], value: [2]), [0])
+        XCTAssertEqual(try request(client, .get, key: [1]), [0, 2])
+        client.close()
+        let closed = try XCTUnwrap(
+            server.log.waitForEntry { $0.event == "connection_closed" && $0.peer == "198.51.100.20:6000" })
+        XCTAssertEqual(closed.string("proxied_by"), "127.0.0.1:\(client.localPort)")
+        XCTAssertEqual(try stopAndWait(server), 0)
+    }
+
     func testOversizeFrameClosesOnlyThatConnection() throws {
         let server = try startKeyValueServer(["--max-frame", "64"])
         let good = try server.connect()

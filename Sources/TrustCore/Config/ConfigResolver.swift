@@ -17,9 +17,13 @@ public struct ConfigResolver: Sendable {
     }
 
     /// What `echo-server` runs with. No port in any layer is the usage error
-    /// `missing required flag: --port`.
-    public func resolveServerSettings() throws(TrustError) -> ServerSettings {
-        let entries = try resolve()
+    /// `missing required flag: --port`, unless `listenersInherited` (socket
+    /// activation: the supervisor bound the sockets, the port is not used).
+    public func resolveServerSettings(listenersInherited: Bool = false) throws(TrustError) -> ServerSettings {
+        var entries = try resolve()
+        if listenersInherited && entries[ServerSetting.port.name] == nil {
+            entries[ServerSetting.port.name] = ServerSettings.Entry(value: UInt16(0), origin: .default)
+        }
         for setting in ServerSetting.all where setting.isRequired && entries[setting.name] == nil {
             throw .usage("missing required flag: \(setting.flag)")
         }

@@ -36,13 +36,25 @@ public enum ServerSetting {
     public static let io = Setting<IOSelection>(
         "io", .choice(placeholder: "backend"), default: { .auto },
         help: "IO backend: auto takes io_uring where the kernel allows it, else epoll (SPEC §18).")
+    public static let metricsPort = Setting<PortOrOff>(
+        "metrics-port", .portOrOff(.serverPort), default: { .off },
+        help: "Serve /metrics, /healthz and /readyz over HTTP on this port; 0 picks a free one (docs/operations.md).")
+    public static let metricsHost = Setting<String>(
+        "metrics-host", .host, default: { "127.0.0.1" }, help: "Address the metrics endpoint binds.")
+    public static let proxyProtocol = Setting<ProxyProtocolMode>(
+        "proxy-protocol", .choice(placeholder: "version"), default: { .off },
+        help: "Read a PROXY protocol header first on every connection (docs/operations.md).")
+    public static let proxyTrusted = Setting<ProxyTrustedNetworks>(
+        "proxy-trusted", .cidrList, default: { .loopback },
+        help: "Peers allowed to send a PROXY header; a connection from elsewhere is closed.")
     public static let logLevel = Setting<Logger.Level>(
         "log-level", .choice(placeholder: "level"), default: { .info }, environment: "TRUST_LOG_LEVEL",
         help: "Least severe log line written.")
 
     /// Every setting, in the order `config show` and the help list them.
     public static let all: [any AnySetting] = [
-        port, host, mode, timeout, maxFrame, maxClients, workers, drainTimeout, io, logLevel,
+        port, host, mode, timeout, maxFrame, maxClients, workers, drainTimeout, io, metricsPort, metricsHost,
+        proxyProtocol, proxyTrusted, logLevel,
     ]
 
     /// The declaration named `name` (a flag without dashes, a config.json key).

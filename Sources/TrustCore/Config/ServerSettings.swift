@@ -38,6 +38,11 @@ public struct ServerSettings: Sendable, Equatable {
     public var mode: EchoMode { self[ServerSetting.mode] }
     /// The IO backend asked for (resolved when the server starts).
     public var io: IOSelection { self[ServerSetting.io] }
+    /// The metrics endpoint's port; nil when it is off.
+    public var metricsPort: UInt16? { self[ServerSetting.metricsPort].port }
+    public var metricsHost: String { self[ServerSetting.metricsHost] }
+    public var proxyProtocol: ProxyProtocolMode { self[ServerSetting.proxyProtocol] }
+    public var proxyTrusted: ProxyTrustedNetworks { self[ServerSetting.proxyTrusted] }
     /// Seconds a connection may stay idle (or unable to take its echoes); 0 = no timeout.
     public var idleTimeout: Double { self[ServerSetting.timeout] }
     /// Largest frame payload accepted in framed mode, in bytes.

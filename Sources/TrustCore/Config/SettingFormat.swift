@@ -46,6 +46,34 @@ extension SettingFormat where Value == Double {
     }
 }
 
+extension SettingFormat where Value == PortOrOff {
+    /// A port, or `off` for a listener that is not opened. A number in
+    /// config.json, `off` only as a flag or variable (its default).
+    public static func portOrOff(_ range: NumberRange) -> SettingFormat {
+        SettingFormat(
+            accepted: "off or " + range.accepted, placeholder: "port", jsonType: .number,
+            read: { text in text == "off" ? .success(.off) : range.read(text).map { .port(UInt16($0)) } },
+            show: { $0.port.map { String($0) } ?? "off" })
+    }
+}
+
+extension SettingFormat where Value == ProxyTrustedNetworks {
+    /// Comma-separated CIDR blocks (`--proxy-trusted`).
+    public static var cidrList: SettingFormat {
+        SettingFormat(
+            accepted: "comma-separated CIDR blocks such as \(ProxyTrustedNetworks.defaultText)", placeholder: "cidrs",
+            jsonType: .string,
+            read: { text in
+                do throws(CIDRParseError) {
+                    return .success(try ProxyTrustedNetworks(parsing: text))
+                } catch {
+                    return .failure(.notAccepted)
+                }
+            },
+            show: { $0.description })
+    }
+}
+
 extension SettingFormat where Value: CaseIterable & RawRepresentable, Value.RawValue == String {
     /// One of a fixed set of words, case-sensitive: `auto, raw or framed`.
     public static func choice(placeholder: String) -> SettingFormat {

@@ -3,18 +3,23 @@
 /// the core per handler type.
 public enum EchoServer {
     /// Runs `trustctl echo-server` with resolved settings until stopped.
-    public static func run(settings: ServerSettings, trustHome: TrustHome) throws(TrustError) {
+    public static func run(
+        settings: ServerSettings, trustHome: TrustHome, inherited: [InheritedListener] = []
+    ) throws(TrustError) {
         let maxFrame = settings.maxFrame
         let label = "trustctl.echo-server"
         switch settings.mode {
         case .raw:
-            try ServerLauncher.run(RawEcho(), settings: settings, trustHome: trustHome, logLabel: label)
+            try ServerLauncher.run(
+                RawEcho(), settings: settings, trustHome: trustHome, logLabel: label, inherited: inherited)
         case .framed:
             try ServerLauncher.run(
-                FramedEcho(maxFrame: maxFrame), settings: settings, trustHome: trustHome, logLabel: label)
+                FramedEcho(maxFrame: maxFrame), settings: settings, trustHome: trustHome, logLabel: label,
+                inherited: inherited)
         case .auto:
             try ServerLauncher.run(
-                AutoEcho(maxFrame: maxFrame), settings: settings, trustHome: trustHome, logLabel: label)
+                AutoEcho(maxFrame: maxFrame), settings: settings, trustHome: trustHome, logLabel: label,
+                inherited: inherited)
         }
     }
 

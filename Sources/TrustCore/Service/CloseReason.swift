@@ -31,10 +31,14 @@ public struct CloseReason: Sendable, Equatable, CustomStringConvertible {
     /// Framing is part of the core (`Framing/`), so are its two ways to end.
     public static let frameTooLarge = CloseReason(code: 7, name: "frame_too_large")
     public static let truncatedFrame = CloseReason(code: 8, name: "truncated_frame")
+    /// `--proxy-protocol`: a peer outside `--proxy-trusted`, a malformed
+    /// header, or none within the header timeout.
+    public static let proxyHeaderInvalid = CloseReason(code: 9, name: "proxy_header_invalid")
 
     /// Every reason the core itself can give.
     public static let coreReasons: [CloseReason] = [
         .peerClosed, .idleTimeout, .sendTimeout, .reset, .shutdown, .error, .frameTooLarge, .truncatedFrame,
+        .proxyHeaderInvalid,
     ]
 }
 

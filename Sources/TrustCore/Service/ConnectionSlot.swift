@@ -18,6 +18,9 @@ struct ConnectionSlot: BitwiseCopyable {
     var fd: Int32
     /// Reads are paused while output waits in `pending` (backpressure).
     var readPaused: Bool
+    /// `--proxy-protocol`: the first bytes go to the worker's PROXY header
+    /// parser (its state is in a side table), not to the handler.
+    var awaitingProxyHeader: Bool
     /// Close once `pending` is flushed, with this reason code (0: no).
     var closeAfterFlush: UInt8
     /// A send failed with this reason code (0: no); the core closes the

@@ -39,6 +39,35 @@ struct PeerAddress: BitwiseCopyable {
         }
     }
 
+    /// The address as the PROXY code sees it (host-order values); nil for
+    /// a family other than IPv4 and IPv6.
+    var endpoint: IPEndpoint? {
+        let hostPort = UInt16(bigEndian: port)
+        if Int32(family) == AF_INET {
+            return IPEndpoint(address: .v4(UInt32(bigEndian: UInt32(truncatingIfNeeded: low))), port: hostPort)
+        }
+        if Int32(family) == AF_INET6 {
+            return IPEndpoint(
+                address: .v6(high: UInt64(bigEndian: high), low: UInt64(bigEndian: low)), port: hostPort)
+        }
+        return nil
+    }
+
+    /// A PROXY header's source as a peer address (stored as the kernel's
+    /// sockaddr bytes are).
+    init(_ endpoint: IPEndpoint) {
+        port = endpoint.port.bigEndian
+        switch endpoint.address {
+        case .v4(let value):
+            family = UInt16(AF_INET)
+            low = UInt64(value.bigEndian)
+        case .v6(let hostHigh, let hostLow):
+            family = UInt16(AF_INET6)
+            high = hostHigh.bigEndian
+            low = hostLow.bigEndian
+        }
+    }
+
     /// "1.2.3.4:5678" or "[::1]:5678".
     var formatted: String {
         var storage = sockaddr_storage()

@@ -10,10 +10,14 @@ import Logging
 /// so each gets the settings (flags, environment, config.json), the JSON log,
 /// signals, drain and exit codes of SPEC §4–§6 without a line of its own.
 public enum ServerLauncher {
-    /// Runs `handler` with resolved settings until SIGINT/SIGTERM drained it.
+    /// Runs `handler` with resolved settings until SIGINT/SIGTERM drained it,
+    /// on `inherited` listeners when a supervisor handed some over
+    /// (`InheritedListeners.takeFromEnvironment()`, taken before settings are
+    /// resolved, since it decides whether `--port` is needed).
     /// Throws what the CLI turns into one stderr line and an exit code.
     public static func run<Handler: StreamHandler>(
-        _ handler: Handler, settings: ServerSettings, trustHome: TrustHome, logLabel: String
+        _ handler: Handler, settings: ServerSettings, trustHome: TrustHome, logLabel: String,
+        inherited: [InheritedListener] = []
     ) throws(TrustError) {
         let signals = SignalEvents(SignalEvents.termination)
         try trustHome.createLogsDirectory()
@@ -23,8 +27,11 @@ public enum ServerLauncher {
             writer.close()
         }
         let logger = Logger(label: logLabel)
+        var options = ServiceOptions(settings)
+        options.inheritedListeners = inherited
+        let readyHost = inherited.first.map { "\($0.localAddress.address)" } ?? settings.host
         let service = StreamService(
-            handler: handler, options: ServiceOptions(settings), logger: logger, signals: signals,
+            handler: handler, options: options, logger: logger, signals: signals,
             onHangup: { writer.reopen() })
         let outcome: ServiceOutcome
         var readyLineFailure: StandardOutput.WriteError?
@@ -32,7 +39,7 @@ public enum ServerLauncher {
             outcome = try service.run(
                 onReady: { port in
                     StandardOutput.line(
-                        readyLine(host: settings.host, port: port, label: handler.readyLabel, workers: settings.workers)
+                        readyLine(host: readyHost, port: port, label: handler.readyLabel, workers: settings.workers)
                     )
                     do throws(StandardOutput.WriteError) {
                         try StandardOutput.flush()
@@ -87,10 +94,13 @@ public enum ServerLauncher {
                 }
                 return 0
             }
+            let inherited = try InheritedListeners.takeFromEnvironment() ?? []
             let resolver = ConfigResolver(
                 flags: flags, environment: environment, trustHome: try TrustHome.locate(environment: environment))
-            let settings = try resolver.resolveServerSettings()
-            try run(makeHandler(settings), settings: settings, trustHome: resolver.trustHome, logLabel: name)
+            let settings = try resolver.resolveServerSettings(listenersInherited: !inherited.isEmpty)
+            try run(
+                makeHandler(settings), settings: settings, trustHome: resolver.trustHome, logLabel: name,
+                inherited: inherited)
             return 0
         } catch {
             FileHandle.standardError.write(Data("\(name): \(error.message)\n".utf8))
@@ -134,5 +144,9 @@ extension ServiceOptions {
             host: settings.host, port: settings.port, idleTimeout: settings.idleTimeout,
             maxClients: settings.maxClients, workers: settings.workers, drainTimeout: settings.drainTimeout)
         io = settings.io
+        metricsPort = settings.metricsPort
+        metricsHost = settings.metricsHost
+        proxyProtocol = settings.proxyProtocol
+        proxyTrusted = settings.proxyTrusted
     }
 }

@@ -4,7 +4,7 @@ public struct ServiceOptions: Sendable {
     public var port: UInt16
     /// Listening sockets handed over by a supervisor (socket activation);
     /// when not empty, `host` and `port` are not bound.
-    public var inheritedListeners: [Int32] = []
+    public var inheritedListeners: [InheritedListener] = []
     /// Seconds without progress before a connection is closed; 0 = never.
     public var idleTimeout: Double
     public var maxClients: Int
@@ -16,6 +16,12 @@ public struct ServiceOptions: Sendable {
     public var descriptorLimit: Int = 1024
     /// The IO backend wanted (SPEC §18); resolved once when the service runs.
     public var io: IOSelection = .auto
+    /// The metrics endpoint's port (0 picks one); nil: no endpoint.
+    public var metricsPort: UInt16? = nil
+    public var metricsHost: String = "127.0.0.1"
+    /// Whether every connection starts with a PROXY header, and from whom one is taken.
+    public var proxyProtocol: ProxyProtocolMode = .off
+    public var proxyTrusted: ProxyTrustedNetworks = .loopback
 
     public init(
         host: String, port: UInt16, idleTimeout: Double, maxClients: Int, workers: Int, drainTimeout: Double

@@ -1,3 +1,4 @@
+import Dispatch
 import Synchronization
 
 /// What a service's workers share: the global client count for
@@ -13,6 +14,16 @@ final class ServiceState: Sendable {
         let tag = String(UInt32.random(in: 0...UInt32.max), radix: 16)
         return String(repeating: "0", count: 8 - tag.count) + tag
     }()
+
+    /// Signalled once by each worker when its loop is set up (or failed):
+    /// the service is announced only after every worker is ready.
+    private let setUp = DispatchSemaphore(value: 0)
+
+    func workerSetUp() { setUp.signal() }
+
+    func waitForWorkersSetUp(_ count: Int) {
+        for _ in 0..<count { setUp.wait() }
+    }
 
     var stopRequested: Bool { stop.load(ordering: .acquiring) }
     func requestStop() { stop.store(true, ordering: .releasing) }

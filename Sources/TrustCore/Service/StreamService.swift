@@ -49,10 +49,13 @@ public final class StreamService<Handler: StreamHandler> {
     {
         let started = MonotonicClock.coarseMilliseconds()
         let (listeners, bound) = try listen()
-        defer { for fd in listeners where !options.inheritedListeners.contains(fd) { _ = cnet_close(fd) } }
+        defer { if options.inheritedListeners.isEmpty { for fd in listeners { _ = cnet_close(fd) } } }
 
         let backend = try options.io.resolve()
         let finished = try EventLoop()
+        let endpoint = try options.metricsPort.map { port throws(TrustError) in
+            try MetricsEndpoint(host: options.metricsHost, port: port, loop: finished)
+        }
         var workers: [StreamWorker<Handler>] = []
         for index in 0..<options.workers {
             workers.append(
@@ -73,20 +76,43 @@ public final class StreamService<Handler: StreamHandler> {
             }
             LoopThread.start(name: "worker-\(worker.index)", handing: worker, onExit: { finishedWaker.wake() }, body)
         }
+        // Ready means every worker's loop exists (an io_uring ring is set up
+        // on its worker's thread): a worker that cannot start fails the start.
+        state.waitForWorkersSetUp(workers.count)
+        if let failure = state.failure {
+            stopWorkers(workers)
+            waitForWorkers(workers.count, finished: finished)
+            throw failure
+        }
         try signals.activate()
 
         var fields: Logger.Metadata = [
-            "host": "\(options.host)", "port": .stringConvertible(bound),
+            "host": "\(options.inheritedListeners.first.map { "\($0.localAddress.address)" } ?? options.host)",
+            "port": .stringConvertible(bound),
             "workers": .stringConvertible(options.workers), "max_clients": .stringConvertible(options.maxClients),
             "timeout_s": .stringConvertible(options.idleTimeout),
             "drain_timeout_s": .stringConvertible(options.drainTimeout),
             "fd_limit": .stringConvertible(options.descriptorLimit), "io": "\(backend.rawValue)",
         ]
+        if !options.inheritedListeners.isEmpty {
+            // Socket activation: the supervisor bound these; --host and --port were not used.
+            fields["listeners"] = "inherited"
+            fields["addresses"] = "\(options.inheritedListeners.map(\.localAddress.description).joined(separator: ","))"
+        }
+        if let endpoint {
+            fields["metrics_host"] = "\(options.metricsHost)"
+            fields["metrics_port"] = .stringConvertible(endpoint.port)
+        }
         fields.merge(handler.startFields) { _, protocolValue in protocolValue }
         logger.info("server_started", metadata: fields)
         onReady(bound)
 
-        let outcome = coordinate(workers: workers, finished: finished, onStopping: onStopping)
+        let build = BuildInfo(version: MetricsEndpoint.version, labels: [("io_backend", backend.rawValue)])
+        let startTime = Double(MetricsEndpoint.unixTime())
+        let outcome = coordinate(
+            workers: workers, finished: finished, endpoint: endpoint,
+            render: { MetricsExposition.render(self.metricsSnapshot(), build: build, startTime: startTime) },
+            onStopping: onStopping)
         if let failure = state.failure { throw failure }
         if case .interrupted = outcome { return outcome }
 
@@ -111,21 +137,42 @@ public final class StreamService<Handler: StreamHandler> {
         ServiceTotals(counters, reasons: CloseReason.coreReasons + Handler.closeReasons)
     }
 
+    /// What `/metrics` shows now: the workers' counters summed, every known
+    /// close and refusal reason present (0 until it happens).
+    private func metricsSnapshot() -> MetricsSnapshot {
+        let totals = self.totals
+        var snapshot = MetricsSnapshot()
+        snapshot.connectionsAccepted = totals.accepted
+        snapshot.connectionsActive = UInt64(max(0, state.activeClients.load(ordering: .relaxed)))
+        snapshot.connectionsRefused = totals.refusedByReason
+        snapshot.connectionsRefused["shed", default: 0] &+= totals.shed
+        snapshot.connectionsClosed = totals.closedByReason
+        snapshot.bytesReceived = totals.bytesIn
+        snapshot.bytesSent = totals.bytesOut
+        // A completed frame is echoed whole: one count serves both directions.
+        snapshot.framesReceived = totals.frames
+        snapshot.framesSent = totals.frames
+        snapshot.acceptPauses = totals.acceptPauses
+        snapshot.logLinesDropped = TrustLogging.droppedLines(for: logger)
+        return snapshot
+    }
+
     /// The listening sockets and the port they are bound to.
     private func listen() throws(TrustError) -> ([Int32], UInt16) {
-        if !options.inheritedListeners.isEmpty {
-            let port = cnet_local_port(options.inheritedListeners[0])
-            return (options.inheritedListeners, UInt16(clamping: max(port, 0)))
+        if let first = options.inheritedListeners.first {
+            return (options.inheritedListeners.map(\.descriptor), first.localAddress.port)
         }
         let (fd, bound) = try SocketAddress.listen(
             host: options.host, port: options.port, backlog: options.backlog, flags: CNET_NONBLOCK)
         return ([fd], bound)
     }
 
-    /// The coordinator's loop: signals and worker completions as events.
-    private func coordinate(workers: [StreamWorker<Handler>], finished: EventLoop, onStopping: (Int) -> Void)
-        -> ServiceOutcome
-    {
+    /// The coordinator's loop: signals, worker completions and the metrics
+    /// endpoint's sockets as events. `/readyz` turns 503 the moment the drain begins.
+    private func coordinate(
+        workers: [StreamWorker<Handler>], finished: EventLoop, endpoint: MetricsEndpoint?,
+        render: () -> [UInt8], onStopping: (Int) -> Void
+    ) -> ServiceOutcome {
         guard finished.add(signals.fd, .read, token: 1) == nil else {
             fatalError("epoll_ctl on a fresh epoll and signalfd cannot fail")
         }
@@ -136,14 +183,25 @@ public final class StreamService<Handler: StreamHandler> {
             // workers and let run() report it.
             let ready: Int
             do {
-                ready = try finished.wait(timeoutMs: -1)
+                ready = try finished.wait(
+                    timeoutMs: endpoint?.timeoutMs(now: MonotonicClock.coarseMilliseconds()) ?? -1)
             } catch {
                 state.fail(error)
                 stopWorkers(workers)
                 return .drained
             }
+            let now = MonotonicClock.coarseMilliseconds()
             for i in 0..<ready {
-                if finished.token(at: i) == EventLoop.wakeToken {
+                let token = finished.token(at: i)
+                if let endpoint, endpoint.owns(token) {
+                    endpoint.handle(token: token, now: now) { head in
+                        OpsResponder.response(
+                            to: head, isReady: !stopping, unixTime: MetricsEndpoint.unixTime(), metrics: render
+                        ).bytes
+                    }
+                    continue
+                }
+                if token == EventLoop.wakeToken {
                     let count = cnet_eventfd_drain(finished.wakeFD)
                     if count > 0 { done += Int(count) }
                     if state.failure != nil && !stopping {
@@ -176,8 +234,21 @@ public final class StreamService<Handler: StreamHandler> {
                     stopWorkers(workers)
                 }
             }
+            endpoint?.expire(now: now)
         }
         return .drained
+    }
+
+    /// Bounded: workers without connections end at once when stopped.
+    private func waitForWorkers(_ count: Int, finished: EventLoop) {
+        var done = 0
+        let deadline = MonotonicClock.coarseMilliseconds() + 10_000
+        while done < count && MonotonicClock.coarseMilliseconds() < deadline {
+            if ((try? finished.wait(timeoutMs: 100)) ?? 0) > 0 {
+                let ended = cnet_eventfd_drain(finished.wakeFD)
+                if ended > 0 { done += Int(ended) }
+            }
+        }
     }
 
     private func stopWorkers(_ workers: [StreamWorker<Handler>]) {

@@ -45,6 +45,10 @@ extension StreamWorker {
     /// close or what failed while it sent.
     @inline(__always)
     func deliver(_ slot: Int32, _ c: UnsafeMutablePointer<ConnectionSlot>, _ chunk: UnsafeMutableRawBufferPointer) {
+        if c.pointee.awaitingProxyHeader {
+            readProxyHeader(slot, c, chunk)
+            return
+        }
         c.pointee.bytesIn &+= UInt64(chunk.count)
         io.counters.add(.bytesIn, UInt64(chunk.count))
         if io.timeoutMs > 0 { io.idle.touch(slot, at: io.now) }
@@ -71,6 +75,10 @@ extension StreamWorker {
 
     /// The client half-closed.
     func endOfInput(_ slot: Int32, _ c: UnsafeMutablePointer<ConnectionSlot>) {
+        if c.pointee.awaitingProxyHeader {
+            close(slot, c, reason: .proxyHeaderInvalid, detail: "end of input before the header was complete")
+            return
+        }
         closeWhenFlushed(slot, c, reason: handler.endOfInput(session: &table.session(slot).pointee))
     }
 
@@ -123,12 +131,24 @@ extension StreamWorker {
 
     // MARK: - Closing
 
-    func close(_ slot: Int32, _ c: UnsafeMutablePointer<ConnectionSlot>, reason: CloseReason, errno: Errno? = nil) {
+    /// `detail` says why a PROXY header was refused (`proxy_error`).
+    func close(
+        _ slot: Int32, _ c: UnsafeMutablePointer<ConnectionSlot>, reason: CloseReason, errno: Errno? = nil,
+        detail: String? = nil
+    ) {
         // First: once the close is observable (the log line, the client's
         // EOF), the --max-clients slot must already be free, or a client
         // connecting right after it is refused by another worker.
         state.activeClients.subtract(1, ordering: .relaxed)
         io.counters.addClosed(code: reason.code)
+        var balancer: PeerAddress? = nil
+        if options.proxyProtocol != .off {
+            balancer = proxiedBy.removeValue(forKey: slot)
+            if c.pointee.awaitingProxyHeader {
+                proxyPending[slot] = nil
+                c.pointee.awaitingProxyHeader = false
+            }
+        }
         if logger.logLevel <= .info {
             var metadata: Logger.Metadata = [
                 "request_id": "\(state.requestID(c.pointee.serial))",
@@ -140,6 +160,8 @@ extension StreamWorker {
                 "duration_ms": .stringConvertible(max(0, io.now - c.pointee.acceptedAt)),
             ]
             if let errno { metadata["errno"] = "\(errno.name)" }
+            if let balancer { metadata["proxied_by"] = "\(balancer.formatted)" }
+            if let detail { metadata["proxy_error"] = "\(detail)" }
             handler.describeClose(session: &table.session(slot).pointee, reason: reason, into: &metadata)
             logger.info("connection_closed", metadata: metadata)
         }
@@ -171,6 +193,67 @@ extension StreamWorker {
             io.releaseHeld(c)
             io.releasePending(c)
             freeSlots.append(slot)
+        }
+    }
+
+    // MARK: - PROXY protocol
+
+    /// A new connection under `--proxy-protocol`: refused at once from a
+    /// peer outside `--proxy-trusted`, else its first bytes go to a parser.
+    func awaitProxyHeader(_ slot: Int32, _ c: UnsafeMutablePointer<ConnectionSlot>) {
+        guard let peer = c.pointee.peer.endpoint, options.proxyTrusted.contains(peer.address),
+            let parser = ProxyHeaderParser(mode: options.proxyProtocol)
+        else {
+            close(slot, c, reason: .proxyHeaderInvalid, detail: "peer not in --proxy-trusted")
+            return
+        }
+        let deadline = io.now + PendingProxyHeader.timeoutMs
+        proxyPending[slot] = PendingProxyHeader(parser: parser, deadline: deadline)
+        proxyEarliestDeadline = min(proxyEarliestDeadline, deadline)
+        c.pointee.awaitingProxyHeader = true
+    }
+
+    /// Bytes of a connection still in its PROXY header: the header is
+    /// consumed (never echoed), what follows it in the chunk is the
+    /// handler's first input.
+    func readProxyHeader(
+        _ slot: Int32, _ c: UnsafeMutablePointer<ConnectionSlot>, _ chunk: UnsafeMutableRawBufferPointer
+    ) {
+        guard var pending = proxyPending[slot] else { return }
+        switch pending.parser.parse(UnsafeRawBufferPointer(chunk)) {
+        case .needMore:
+            proxyPending[slot] = pending
+        case .invalid(let error):
+            close(slot, c, reason: .proxyHeaderInvalid, detail: "\(error)")
+        case .done(let header, let consumed):
+            proxyPending[slot] = nil
+            c.pointee.awaitingProxyHeader = false
+            // LOCAL (a health check) and UNKNOWN keep the balancer as the peer.
+            if let source = header.source {
+                proxiedBy[slot] = c.pointee.peer
+                c.pointee.peer = PeerAddress(source)
+            }
+            logAccepted(slot, c)
+            if consumed < chunk.count {
+                deliver(slot, c, UnsafeMutableRawBufferPointer(rebasing: chunk[consumed...]))
+            }
+        }
+    }
+
+    /// Closes connections whose header did not arrive in time.
+    func expireProxyHeaders() {
+        var earliest = Int64.max
+        var expired: [Int32] = []
+        for (slot, pending) in proxyPending {
+            if pending.deadline <= io.now {
+                expired.append(slot)
+            } else {
+                earliest = min(earliest, pending.deadline)
+            }
+        }
+        proxyEarliestDeadline = earliest
+        for slot in expired {
+            close(slot, table.slot(slot), reason: .proxyHeaderInvalid, detail: "no complete header within 3 s")
         }
     }
 

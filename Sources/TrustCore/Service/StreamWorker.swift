@@ -60,6 +60,15 @@ final class StreamWorker<Handler: StreamHandler> {
     /// io_uring: a stop was seen in this batch of completions.
     var stopSeen = false
 
+    /// PROXY protocol: connections whose header is still awaited, by slot.
+    /// A side table rather than slot fields: a parser's few hundred bytes
+    /// exist only while its header is on the way, not for every connection.
+    var proxyPending: [Int32: PendingProxyHeader] = [:]
+    /// No pending header is due before this (may be early after removals).
+    var proxyEarliestDeadline = Int64.max
+    /// PROXY protocol: the balancer's address of each relayed connection, for `proxied_by`.
+    var proxiedBy: [Int32: PeerAddress] = [:]
+
     /// io_uring buffer ring: buffers of this size, shared by the worker's
     /// connections; a buffer is back in the ring as soon as its bytes are
     /// sent or copied. 4 KiB because a multishot receive may fill up to 32
@@ -135,14 +144,24 @@ final class StreamWorker<Handler: StreamHandler> {
     func run() throws(TrustError) {
         if backend == .ioUring {
             // Created here, on the worker's thread: a SINGLE_ISSUER ring
-            // belongs to the thread that set it up.
-            let uring = try UringLoop(
-                entries: 4096, bufferCount: StreamWorker.ringBufferCount, bufferSize: StreamWorker.ringBufferSize,
-                headroom: Handler.prefixRoom, wakeFD: io.loop.wakeFD)
+            // belongs to the thread that set it up. The service waits for
+            // this (or the failure) before it says it is ready.
+            let uring: UringLoop
+            do {
+                uring = try UringLoop(
+                    entries: 4096, bufferCount: StreamWorker.ringBufferCount,
+                    bufferSize: StreamWorker.ringBufferSize, headroom: Handler.prefixRoom, wakeFD: io.loop.wakeFD)
+            } catch {
+                state.fail(error)
+                state.workerSetUp()
+                throw error
+            }
+            state.workerSetUp()
             io.uring = uring
             defer { io.uring = nil }
             return try runUring(uring)
         }
+        state.workerSetUp()
         io.now = MonotonicClock.coarseMilliseconds()
         while true {
             let ready = try loop.wait(timeoutMs: nextTimeout())
@@ -166,6 +185,7 @@ final class StreamWorker<Handler: StreamHandler> {
     /// the worker is done.
     func endOfTurn() -> Bool {
         if io.timeoutMs > 0 { expireIdle() }
+        if !proxyPending.isEmpty && io.now >= proxyEarliestDeadline { expireProxyHeaders() }
         if !accepting && !draining && io.now >= acceptResumeAt { resumeAccepting() }
         if draining && (io.idle.count == 0 || io.now >= drainDeadline) {
             closeAll(reason: .shutdown)
@@ -181,6 +201,7 @@ final class StreamWorker<Handler: StreamHandler> {
         if io.timeoutMs > 0 && io.idle.head >= 0 {
             deadline = io.idle.lastActivity(of: io.idle.head) + io.timeoutMs
         }
+        if !proxyPending.isEmpty { deadline = min(deadline, proxyEarliestDeadline) }
         if !accepting && !draining { deadline = min(deadline, acceptResumeAt) }
         if draining { deadline = min(deadline, drainDeadline) }
         if deadline == .max { return -1 }
@@ -234,7 +255,8 @@ final class StreamWorker<Handler: StreamHandler> {
         _ = cnet_set_nodelay(fd, 1)
         let c = table.slot(slot)
         c.pointee = ConnectionSlot(
-            generation: c.pointee.generation, isOpen: true, fd: fd, readPaused: false, closeAfterFlush: 0,
+            generation: c.pointee.generation, isOpen: true, fd: fd, readPaused: false,
+            awaitingProxyHeader: false, closeAfterFlush: 0,
             failure: 0, failureErrno: 0, pending: nil, pendingOffset: 0, pendingCount: 0, pendingCapacity: 0,
             bytesIn: 0, bytesOut: 0, frames: 0, serial: serial, acceptedAt: io.now, peer: peer,
             uring: UringState(
@@ -263,12 +285,22 @@ final class StreamWorker<Handler: StreamHandler> {
         table.open(slot, session: handler.makeSession())
         io.idle.append(slot, at: io.now)
         io.counters.add(.accepted)
-        logger.info(
-            "connection_accepted",
-            metadata: [
-                "request_id": "\(state.requestID(serial))", "peer": "\(peer.formatted)",
-                "worker": .stringConvertible(index),
-            ])
+        if options.proxyProtocol != .off {
+            awaitProxyHeader(slot, c)
+            return
+        }
+        logAccepted(slot, c)
+    }
+
+    /// `connection_accepted`; with the PROXY protocol, once the header named the client.
+    func logAccepted(_ slot: Int32, _ c: UnsafeMutablePointer<ConnectionSlot>) {
+        guard logger.logLevel <= .info else { return }
+        var metadata: Logger.Metadata = [
+            "request_id": "\(state.requestID(c.pointee.serial))", "peer": "\(c.pointee.peer.formatted)",
+            "worker": .stringConvertible(index),
+        ]
+        if let balancer = proxiedBy[slot] { metadata["proxied_by"] = "\(balancer.formatted)" }
+        logger.info("connection_accepted", metadata: metadata)
     }
 
     /// Out of descriptors (or kernel memory): give the spare descriptor up
