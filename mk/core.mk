@@ -65,8 +65,11 @@ test:
 	@if scripts/install-check.sh; then echo ok > .build/install-check.status; else echo failed > .build/install-check.status; fi
 	@echo "==> scripts/practice.sh"
 	@if scripts/practice.sh; then echo ok > .build/practice.status; else echo failed > .build/practice.status; fi
+	@echo "==> scripts/fleet.sh (3 servers behind HAProxy, a rolling restart under load)"
+	@if scripts/fleet.sh; then echo ok > .build/fleet.status; else echo failed > .build/fleet.status; fi
 	@scripts/test-summary.py $(subst $(space),$(comma),$(TEST_REPORTS)) $$(cat .build/swift-test.status) \
-		install-check=$$(cat .build/install-check.status) practice=$$(cat .build/practice.status)
+		install-check=$$(cat .build/install-check.status) practice=$$(cat .build/practice.status) \
+		fleet=$$(cat .build/fleet.status)
 
 comma := ,
 empty :=
@@ -108,3 +111,9 @@ clean:
 	@rm -rf $(CNET_BUILD) $(INSTALL_SCRATCH)
 	@for link in $(ENTRY_POINTS); do if [ -L "$$link" ]; then rm -f "$$link"; fi; done
 	@echo "==> removed $(CNET_BUILD) and the root entry-point links"
+
+# Three servers behind HAProxy and a rolling restart under load (scripts/fleet.sh,
+# docs/operations.md); `make test` runs it too. `make fleet ARGS=--serve` keeps the fleet up.
+.PHONY: fleet
+fleet: build
+	@CONFIG=$(CONFIG) scripts/fleet.sh $(ARGS)

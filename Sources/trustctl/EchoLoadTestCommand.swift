@@ -42,6 +42,13 @@ struct EchoLoadTestCommand: ParsableCommand {
     static let threads = CommandValue<Int>.option(
         "threads", .integer(.loadTestThreads, placeholder: "n"), default: 1,
         help: "Event-loop threads to spread the connections over.")
+    static let proxyProtocol = CommandValue<LoadTestOptions.ProxyHeader>.option(
+        "proxy-protocol", .choice(placeholder: "version"),
+        help: "Begin each connection with a PROXY header (v1 text, v2 binary) carrying its own addresses.")
+    static let reconnect = CommandFlag(
+        name: "reconnect",
+        help:
+            "When the server ends a connection before any byte of an answer, connect again and resend (not a failure).")
     static let json = CommandFlag(
         name: "json", help: "Print one JSON object (results and every input parameter) instead of the summary.")
 
@@ -49,7 +56,7 @@ struct EchoLoadTestCommand: ParsableCommand {
         command: "echo-load-test",
         arguments: [
             host, port, clients, messages, concurrency, payloadSize, mode, duration, rate, connectRate, timeout,
-            threads, json,
+            threads, proxyProtocol, reconnect, json,
         ])
 
     static let configuration = CommandConfiguration(
@@ -82,7 +89,8 @@ struct EchoLoadTestCommand: ParsableCommand {
             payloadSize: try parsed.value(Self.payloadSize, default: 64),
             mode: try parsed.value(Self.mode, default: .framed), duration: try parsed.value(Self.duration),
             rate: try parsed.value(Self.rate), connectRate: try parsed.value(Self.connectRate),
-            timeout: try parsed.value(Self.timeout, default: 10), threads: try parsed.value(Self.threads, default: 1))
+            timeout: try parsed.value(Self.timeout, default: 10), threads: try parsed.value(Self.threads, default: 1),
+            proxyHeader: try parsed.value(Self.proxyProtocol), reconnect: parsed.isSet(Self.reconnect))
         do {
             try options.validate()
         } catch {

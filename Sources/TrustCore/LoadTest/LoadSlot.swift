@@ -24,6 +24,9 @@ struct LoadSlot {
     var startedAt: Int64
     /// Open loop: requests this slot has issued, across its sessions.
     var requests: Int64
+    /// --reconnect: connections the server ended before answering, in a
+    /// row; bounded, so a server that answers nothing still fails.
+    var reconnects: UInt8
 
     enum Phase: UInt8 {
         /// No connection: waiting to start a session, or retired.

@@ -58,7 +58,7 @@ extension LoadTestEngine {
             if n < 0 {
                 if n == -Int(EAGAIN) { break }
                 let errno = Errno(rawValue: Int32(truncatingIfNeeded: n))
-                fail(s, LoadFailureKind.ofTransfer(errno), "send: \(errno.description)", errno: errno)
+                serverEnded(s, LoadFailureKind.ofTransfer(errno), "send: \(errno.description)", errno: errno)
                 return
             }
             slots[s].sent += n
@@ -95,16 +95,17 @@ extension LoadTestEngine {
                 slots[s].phase == .inFlight
                 ? "server closed the connection after \(slots[s].received) of \(messageLength) echo bytes"
                 : "server closed the connection between round trips"
-            fail(s, .closedEarly, what)
+            serverEnded(s, .closedEarly, what)
         } else if n != -Int(EAGAIN) {
             let errno = Errno(rawValue: Int32(truncatingIfNeeded: n))
-            fail(s, LoadFailureKind.ofTransfer(errno), "recv: \(errno.description)", errno: errno)
+            serverEnded(s, LoadFailureKind.ofTransfer(errno), "recv: \(errno.description)", errno: errno)
         }
     }
 
     private func complete(_ s: Int) {
         untime(s)
         tally.ok += 1
+        slots[s].reconnects = 0
         tally.latency.record(nanoseconds: now - slots[s].startedAt)
         slots[s].message += 1
         if slots[s].message >= options.messages {

@@ -43,6 +43,8 @@ final class LoadTestEngine {
     let messageLength: Int
     let receiveBuffer: UnsafeMutableRawPointer
     let schedule: LoadSchedule
+    /// The server's address as an endpoint, for PROXY headers.
+    let target: IPEndpoint?
 
     private var connectAllowedAt: Int64 = 0
     var start: Int64 = 0
@@ -79,6 +81,7 @@ final class LoadTestEngine {
         messageLength = messages.messageLength
         receiveBuffer = .allocate(byteCount: LoadTestEngine.receiveCapacity, alignment: 16)
         schedule = LoadSchedule(options: options, slots: share.slots, firstSlot: share.firstSlot)
+        target = IPEndpoint(socketAddress: address)
     }
 
     deinit {
@@ -190,6 +193,7 @@ final class LoadTestEngine {
             }
             slots[s].client = share.firstClient + nextClient
             slots[s].message = 0
+            slots[s].reconnects = 0
             nextClient += 1
             if schedule.connectIntervalNs > 0 {
                 connectAllowedAt = LoadSchedule.adding(max(connectAllowedAt, now), schedule.connectIntervalNs)
@@ -198,7 +202,7 @@ final class LoadTestEngine {
         }
     }
 
-    private func connect(_ s: Int) {
+    func connect(_ s: Int) {
         let fd = LoadTestEngine.connectStart(&address, addressLength)
         if fd < 0 {
             let errno = Errno(rawValue: fd)
@@ -237,6 +241,7 @@ final class LoadTestEngine {
         }
         tally.connections += 1
         untime(s)
+        if let version = options.proxyHeader, !sendProxyHeader(s, version) { return }
         slots[s].writeArmed = false
         _ = loop.modify(slots[s].fd, .read, token: token(s))
         beginRoundTrip(s)
@@ -251,7 +256,7 @@ final class LoadTestEngine {
 
     /// Ends the slot's connection whatever its phase: off the timeout list
     /// and the due queue, so nothing of this connection outlives it.
-    private func close(_ s: Int) {
+    func close(_ s: Int) {
         untime(s)
         if slots[s].phase == .scheduled { due.remove(Int32(s)) }
         if slots[s].phase != .free { _ = cnet_close(slots[s].fd) }

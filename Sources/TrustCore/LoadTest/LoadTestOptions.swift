@@ -8,6 +8,13 @@ public struct LoadTestOptions: Sendable, Equatable {
         case raw
     }
 
+    /// The PROXY protocol header each connection begins with (SPEC §8,
+    /// §14), as a balancer in front of the server would send it.
+    public enum ProxyHeader: String, Sendable, CaseIterable {
+        case v1
+        case v2
+    }
+
     public var host: String
     public var port: UInt16
     /// Client sessions in all (each: connect, `messages` round trips, close).
@@ -31,11 +38,18 @@ public struct LoadTestOptions: Sendable, Equatable {
     public var timeout: Double
     /// Event loops (threads) the connections are spread over.
     public var threads: Int
+    /// Send a PROXY header with the connection's own addresses first.
+    public var proxyHeader: ProxyHeader?
+    /// A connection the server closes (or resets) before any byte of an
+    /// answer is open again, and its unanswered round trip sent again on
+    /// it, instead of a failure: what a rolling restart behind a balancer
+    /// needs (docs/load-testing.md, "Reconnecting").
+    public var reconnect: Bool
 
     public init(
         host: String, port: UInt16, clients: Int, messages: Int, concurrency: Int = 1, payloadSize: Int = 64,
         mode: Mode = .framed, duration: Double? = nil, rate: Double? = nil, connectRate: Double? = nil,
-        timeout: Double = 10, threads: Int = 1
+        timeout: Double = 10, threads: Int = 1, proxyHeader: ProxyHeader? = nil, reconnect: Bool = false
     ) {
         self.host = host
         self.port = port
@@ -49,6 +63,8 @@ public struct LoadTestOptions: Sendable, Equatable {
         self.connectRate = connectRate
         self.timeout = timeout
         self.threads = threads
+        self.proxyHeader = proxyHeader
+        self.reconnect = reconnect
     }
 
     /// The largest payload (`NumberRange.loadTestPayloadSize`).

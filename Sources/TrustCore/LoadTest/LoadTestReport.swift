@@ -19,6 +19,10 @@ public struct LoadTestTally: Sendable {
     /// Round trips under way when a signal stopped the run: neither
     /// verified nor failed, because they were never finished.
     public var cutShort = 0
+    /// --reconnect: connections the server ended before answering that
+    /// were opened again, and the round trips among them sent again.
+    public var reconnects = 0
+    public var resent = 0
     /// The signal that stopped the run early, nil if it ran to its end.
     public var interruptedBy: Int32?
     public var bytesSent: UInt64 = 0
@@ -34,6 +38,8 @@ public struct LoadTestTally: Sendable {
         if firstFailure == nil { firstFailure = other.firstFailure }
         connections += other.connections
         cutShort += other.cutShort
+        reconnects += other.reconnects
+        resent += other.resent
         if interruptedBy == nil { interruptedBy = other.interruptedBy }
         bytesSent &+= other.bytesSent
         bytesReceived &+= other.bytesReceived
@@ -138,7 +144,10 @@ public struct LoadTestReport: Sendable {
         if let interruptionLine { lines.append(interruptionLine) }
         lines += [
             "round trips failed: \(failed); connections failed by kind: \(connectionFailuresByKind)",
-            "connections opened: \(tally.connections)",
+            "connections opened: \(tally.connections)"
+                + (options.reconnect
+                    ? "; reopened after the server ended them: \(tally.reconnects) (round trips sent again: \(tally.resent))"
+                    : ""),
             "round trips/s: \(LoadTestReport.fixed(roundTripsPerSecond, 1))",
             "MB/s: \(LoadTestReport.fixed(payloadMegabytesPerSecond, 3)) payload each way, \(LoadTestReport.fixed(wireMegabytesPerSecond, 3)) on the wire (both ways, headers included)",
         ]
@@ -168,6 +177,8 @@ public struct LoadTestReport: Sendable {
             "planned": optional(LoadTestReport.plannedRoundTrips(of: options)),
             "connections_failed_by_kind": byKind, "connections_failed": connectionsFailed,
             "connections_opened": tally.connections, "bytes_sent": tally.bytesSent,
+            "proxy_protocol": optional(options.proxyHeader?.rawValue), "reconnect": options.reconnect,
+            "reconnects": tally.reconnects, "resent": tally.resent,
             "bytes_received": tally.bytesReceived,
             "round_trips_per_s": LoadTestReport.rounded(roundTripsPerSecond, 1),
             "payload_mb_per_s": LoadTestReport.rounded(payloadMegabytesPerSecond, 3),
@@ -194,7 +205,6 @@ public struct LoadTestReport: Sendable {
         else { return "{}" }
         return text
     }
-
 
     static func fixed(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
 
