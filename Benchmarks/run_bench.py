@@ -29,12 +29,14 @@ import select
 import shlex
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,6 +64,7 @@ class Server:
     argv: list[str]
     binary: Path
     env: dict = field(default_factory=dict)  # added to the server's environment
+    metrics: bool = False  # serve --metrics-port, scraped once a second during load windows
 
     def available(self) -> bool:
         return self.binary.is_file() and os.access(self.binary, os.X_OK)
@@ -97,6 +100,11 @@ def make_servers(args: argparse.Namespace) -> dict[str, Server]:
                                   {"TRUST_ECHO_IO": "io_uring"}),
         "trustctl-epoll-framed": Server("trustctl-epoll-framed", "trustctl epoll framed", trust_argv("framed"),
                                         trustctl, {"TRUST_ECHO_IO": "epoll"}),
+        # The metrics endpoint on (issue 12: its cost per round trip, ≤ 1.03× off).
+        "trustctl-metrics": Server("trustctl-metrics", "trustctl io_uring + /metrics", trust_argv("raw"),
+                                   trustctl, {"TRUST_ECHO_IO": "io_uring"}, metrics=True),
+        "trustctl-epoll-metrics": Server("trustctl-epoll-metrics", "trustctl epoll + /metrics",
+                                         trust_argv("raw"), trustctl, {"TRUST_ECHO_IO": "epoll"}, metrics=True),
         "c-framed": Server("c-framed", "C epoll framed",
                            [str(c_server), "--port", "0", "--framed"], c_server),
         # --baseline PATH: another trustctl build (e.g. main before a change),
@@ -113,8 +121,10 @@ class RunningServer:
     def __init__(self, server: Server, env: dict[str, str]):
         self.server = server
         self.stderr_file = tempfile.TemporaryFile()
+        self.metrics_port = free_port() if server.metrics else None
+        extra = ["--metrics-port", str(self.metrics_port)] if self.metrics_port else []
         self.proc = subprocess.Popen(
-            ["taskset", "-c", SERVER_CORE, *server.argv],
+            ["taskset", "-c", SERVER_CORE, *server.argv, *extra],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.stderr_file,
             env={**env, **server.env}, start_new_session=True)
         self.port = self._wait_ready()
@@ -180,6 +190,39 @@ class RunningServer:
                 self.proc.wait(timeout=10)
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Scraper:
+    """GET /metrics once a second (what a 1 s Prometheus scrape costs),
+    until stopped; counts the scrapes that parsed as 200 responses."""
+
+    def __init__(self, port: int):
+        self.port, self.scrapes, self.failures = port, 0, 0
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stopping.wait(1.0):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=2) as reply:
+                    body = reply.read()
+                ok = reply.status == 200 and b"trustctl_connections_accepted_total" in body
+            except OSError:
+                ok = False
+            self.scrapes += ok
+            self.failures += not ok
+
+    def stop(self) -> tuple[int, int]:
+        self.stopping.set()
+        self.thread.join(timeout=5)
+        return self.scrapes, self.failures
+
+
 # ---------------------------------------------------------------- scenarios
 
 
@@ -217,6 +260,10 @@ def make_scenarios(quick: bool, load_servers: list[str]) -> list[Scenario]:
                  [s + "-framed" for s in load_servers if s in ("trustctl", "trustctl-epoll", "c", "baseline")], 1000,
                  framed=True, note="framed mode; compare with pingpong-64B-1000c"),
     ]
+    metered = [v for s in ("trustctl-epoll", "trustctl") if s in load_servers for v in (s, s + "-metrics")]
+    if metered:
+        scenarios.append(Scenario("metrics-64B-100c", "load", metered, 100,
+                                  note="the metrics endpoint on (scraped every second) vs off"))
     scenarios += [Scenario(f"idle-{n}c", "idle", load_servers, n) for n in idle]
     scenarios.append(Scenario("driver-64B-100c", "driver", ["c"], 100,
                               note="C client vs trustctl echo-load-test, both against the C server"))
@@ -258,7 +305,9 @@ def run_load(args, server: RunningServer, scenario: Scenario) -> dict:
     busy0, server0, children0 = busy_ticks(), process_ticks(server.pid), os.times()
     wall0 = time.monotonic()
     syscalls = start_syscall_count(server.pid, args.warmup, args.window)
+    scraper = Scraper(server.metrics_port) if server.metrics_port else None
     done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    scrapes = scraper.stop() if scraper else None
     wall = time.monotonic() - wall0
     syscall_count = finish_syscall_count(syscalls)
     children1 = os.times()
@@ -271,6 +320,8 @@ def run_load(args, server: RunningServer, scenario: Scenario) -> dict:
     if result is None:
         return {"ok": False, "error": f"client exit {done.returncode}: {done.stderr.strip()[-300:]}"}
     result["client_exit"] = done.returncode
+    if scrapes is not None:
+        result["scrapes"], result["scrape_failures"] = scrapes
     result["server_rss_kib"] = rss_after
     result["other_cpu_share"] = other_share
     rts = result.get("round_trips", 0)
@@ -282,7 +333,7 @@ def run_load(args, server: RunningServer, scenario: Scenario) -> dict:
     # The server's system calls over the measurement window (perf counts
     # every thread's raw_syscalls:sys_enter), per verified round trip.
     result["server_syscalls_per_rt"] = syscall_count / rts if rts and syscall_count is not None else None
-    result["ok"] = done.returncode == 0 and result.get("errors_total", 1) == 0
+    result["ok"] = done.returncode == 0 and result.get("errors_total", 1) == 0 and not result.get("scrape_failures")
     if not result["ok"]:
         result["error"] = f"client exit {done.returncode}: {done.stderr.strip()[-300:]}"
     return result
@@ -540,6 +591,25 @@ def framed_table(results: dict) -> list[str]:
     return lines if len(lines) > 2 else []
 
 
+def metrics_table(results: dict) -> list[str]:
+    """Server CPU per round trip with --metrics-port (scraped each second)
+    against without, per backend, same interleaved runs."""
+    per_server = results.get("metrics-64B-100c", {})
+    lines = ["| backend | off CPU µs/rt | on CPU µs/rt | on ÷ off | rt/s on ÷ off | scrapes |",
+             "|---|---|---|---|---|---|"]
+    for off in ("trustctl-epoll", "trustctl"):
+        on = off + "-metrics"
+        if off in per_server and on in per_server:
+            a = median_of(per_server[off], "server_cpu_us_per_rt")
+            b = median_of(per_server[on], "server_cpu_us_per_rt")
+            ar = median_of(per_server[off], "rt_per_s")
+            br = median_of(per_server[on], "rt_per_s")
+            scrapes = sum(r.get("scrapes", 0) for r in per_server[on])
+            lines.append(f"| {off} | {show(a, '.2f')} | {show(b, '.2f')} | {ratio(b, a)} | {ratio(br, ar)} "
+                         f"| {scrapes} |")
+    return lines if len(lines) > 2 else []
+
+
 def baseline_table(results: dict) -> list[str]:
     """trustctl (each backend) against the --baseline build, per scenario: the
     before/after ratio a change on the echo path must show."""
@@ -695,6 +765,10 @@ def write_report(args, results: dict, scenarios: list[Scenario], servers: dict[s
     if before_after:
         lines += ["", "## trustctl before/after (the --baseline build, same interleaved runs)", ""]
         lines += before_after
+    metered = metrics_table(results)
+    if metered:
+        lines += ["", "## Metrics endpoint on vs off (64 B, 100 connections, scraped every second)", "",
+                  *metered]
     framed = framed_table(results)
     if framed:
         lines += ["", "## Framed vs raw (64 B, 100 connections)", "", *framed]
