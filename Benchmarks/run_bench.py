@@ -265,8 +265,9 @@ def make_scenarios(quick: bool, load_servers: list[str]) -> list[Scenario]:
         scenarios.append(Scenario("metrics-64B-100c", "load", metered, 100,
                                   note="the metrics endpoint on (scraped every second) vs off"))
     scenarios += [Scenario(f"idle-{n}c", "idle", load_servers, n) for n in idle]
-    scenarios.append(Scenario("driver-64B-100c", "driver", ["c"], 100,
-                              note="C client vs trustctl echo-load-test, both against the C server"))
+    for n in (100, 1000):
+        scenarios.append(Scenario(f"driver-64B-{n}c", "driver", ["c"], n,
+                                  note="C client vs trustctl echo-load-test, both against the C server"))
     return scenarios
 
 
@@ -434,10 +435,16 @@ def run_driver_pair(args, server: RunningServer, scenario: Scenario, driver: str
             "--concurrency", str(scenario.connections), "--messages", "1000000000",
             "--payload-size", str(scenario.payload), "--mode", "raw",
             "--duration", f"{total:g}", "--json"]
+    before = os.times()
     done = subprocess.run(argv, capture_output=True, text=True, timeout=total + 120)
+    after = os.times()
     result = parse_json_line(done.stdout) or {}
     rate = find_rate(result)
+    # The load tester's own CPU (user + system, all its threads) per verified round trip.
+    cpu_s = (after.children_user - before.children_user) + (after.children_system - before.children_system)
+    ok_count = result.get("ok") or 0
     return {"ok": done.returncode == 0 and rate is not None, "rt_per_s": rate,
+            "client_cpu_us_per_rt": cpu_s * 1e6 / ok_count if ok_count else None,
             "client_exit": done.returncode, "raw": result,
             "error": "" if done.returncode == 0 else done.stderr.strip()[-300:]}
 
@@ -630,22 +637,25 @@ def baseline_table(results: dict) -> list[str]:
 
 
 def driver_table(results: dict) -> list[str]:
-    per = results.get("driver-64B-100c", {})
-    if not per:
-        return []
-    lines = ["| driver (against the C server) | rt/s median (min–max) | ÷ C client |", "|---|---|---|"]
-    c_rate = median_of(per.get("c-client", []), "rt_per_s")
-    for driver in ("c-client", "trustctl-load"):
-        runs = per.get(driver)
-        if not runs:
-            continue
-        good = [r for r in runs if r.get("ok")]
-        if not good:
-            lines.append(f"| {driver} | failed: {runs[0].get('error', '?')} | |")
-            continue
-        lines.append(f"| {driver} | {spread([r['rt_per_s'] for r in good], ',.0f')} "
-                     f"| {ratio(median_of(good, 'rt_per_s'), c_rate)} |")
-    return lines
+    lines = ["| scenario | driver (against the C server) | rt/s median (min–max) | rate ÷ C client "
+             "| driver CPU µs/rt | CPU ÷ C client |", "|---|---|---|---|---|---|"]
+    for name in ("driver-64B-100c", "driver-64B-1000c"):
+        per = results.get(name, {})
+        c_good = [r for r in per.get("c-client", []) if r.get("ok")]
+        c_rate = median_of(c_good, "rt_per_s")
+        c_cpu = median_of(c_good, "client_cpu_us_per_rt")
+        for driver in ("c-client", "trustctl-load"):
+            runs = per.get(driver)
+            if not runs:
+                continue
+            good = [r for r in runs if r.get("ok")]
+            if not good:
+                lines.append(f"| {name} | {driver} | failed: {runs[0].get('error', '?')} | | | |")
+                continue
+            cpu = median_of(good, "client_cpu_us_per_rt")
+            lines.append(f"| {name} | {driver} | {spread([r['rt_per_s'] for r in good], ',.0f')} "
+                         f"| {ratio(median_of(good, 'rt_per_s'), c_rate)} | {show(cpu, '.2f')} | {ratio(cpu, c_cpu)} |")
+    return lines if len(lines) > 2 else []
 
 
 def machine_info() -> dict:
@@ -780,7 +790,7 @@ def write_report(args, results: dict, scenarios: list[Scenario], servers: dict[s
                   "in RSS.", "", *idle]
     drivers = driver_table(results)
     if drivers:
-        lines += ["", "## Load drivers compared (64 B ping-pong, 100 connections, C server)", "",
+        lines += ["", "## Load drivers compared (64 B ping-pong, 100 and 1,000 connections, C server)", "",
                   *drivers]
     lines += ["", "## Cost curve", ""]
     lines.append(f"![cost curve]({Path(args.chart).name})" if not chart_note else chart_note)
