@@ -49,6 +49,11 @@ struct EchoLoadTestCommand: ParsableCommand {
         name: "reconnect",
         help:
             "When the server ends a connection before any byte of an answer, connect again and resend (not a failure).")
+    static let io = CommandValue<IOSelection>.option(
+        "io", .choice(placeholder: "backend"),
+        help:
+            "IO backend of the load tester: auto takes io_uring where the kernel allows it, else epoll (default: $TRUST_ECHO_IO, else auto)."
+    )
     static let json = CommandFlag(
         name: "json", help: "Print one JSON object (results and every input parameter) instead of the summary.")
 
@@ -56,7 +61,7 @@ struct EchoLoadTestCommand: ParsableCommand {
         command: "echo-load-test",
         arguments: [
             host, port, clients, messages, concurrency, payloadSize, mode, duration, rate, connectRate, timeout,
-            threads, proxyProtocol, reconnect, json,
+            threads, proxyProtocol, reconnect, io, json,
         ])
 
     static let configuration = CommandConfiguration(
@@ -90,7 +95,8 @@ struct EchoLoadTestCommand: ParsableCommand {
             mode: try parsed.value(Self.mode, default: .framed), duration: try parsed.value(Self.duration),
             rate: try parsed.value(Self.rate), connectRate: try parsed.value(Self.connectRate),
             timeout: try parsed.value(Self.timeout, default: 10), threads: try parsed.value(Self.threads, default: 1),
-            proxyHeader: try parsed.value(Self.proxyProtocol), reconnect: parsed.isSet(Self.reconnect))
+            proxyHeader: try parsed.value(Self.proxyProtocol), reconnect: parsed.isSet(Self.reconnect),
+            io: try parsed.value(Self.io, default: .auto))
         do {
             try options.validate()
         } catch {
@@ -99,12 +105,25 @@ struct EchoLoadTestCommand: ParsableCommand {
         return options
     }
 
+    /// `TRUST_ECHO_IO`, the server's variable (SPEC §18), when --io is not
+    /// given: one variable puts a whole test run on one backend.
+    static func ioFromEnvironment() throws -> IOSelection {
+        guard let text = ProcessInfo.processInfo.environment["TRUST_ECHO_IO"] else { return .auto }
+        guard let selection = IOSelection(rawValue: text) else {
+            throw TrustError.config(
+                "TRUST_ECHO_IO: \"\(text)\" is not a backend: expected auto, epoll or io_uring")
+        }
+        return selection
+    }
+
     func validate() throws {
         _ = try options()
     }
 
     func run() throws {
-        let options = try options()
+        var options = try options()
+        let parsed = try Self.syntax.parse(arguments, helpFor: Self.self)
+        if parsed.values[Self.io.name] == nil { options.io = try Self.ioFromEnvironment() }
         let report: LoadTestReport
         do {
             report = try LoadTest(options: options).run(progress: isatty(2) == 1, stoppingOn: [SIGINT, SIGTERM])
@@ -113,7 +132,6 @@ struct EchoLoadTestCommand: ParsableCommand {
                 kind: error.kind, message: "echo-load-test: \(error.message)", errno: error.errno,
                 operation: error.operation)
         }
-        let parsed = try Self.syntax.parse(arguments, helpFor: Self.self)
         StandardOutput.line(parsed.isSet(Self.json) ? report.json : report.summary)
         try StandardOutput.flush()
         if let error = report.error {

@@ -55,4 +55,39 @@ final class IOBackendSelectionTests: XCTestCase {
             XCTAssertEqual(server.log.entries(event: "server_started").first?.string("io"), backend)
         }
     }
+
+    /// The load tester takes the same selection (SPEC §18): an explicit io_uring that
+    /// cannot start is 69 with the reason before anything is sent; auto falls back and
+    /// verifies every round trip on epoll; the JSON says which ran.
+    func testLoadTesterSelectsItsBackendTheSameWay() throws {
+        let server = try startEchoServer(["--workers", "1"])
+        let environment = try environmentNobodyCanWrite()
+        func run(_ io: String, launcher: [String]) throws -> TrustctlResult {
+            let child = try startTrustctl(
+                [
+                    "echo-load-test", "--host", "127.0.0.1", "--port", "\(server.port)", "--clients", "20",
+                    "--messages", "10", "--concurrency", "10", "--io", io, "--json",
+                ], environment: environment.variables, launcher: launcher)
+            let status = try child.waitForExit(timeout: 30)
+            return TrustctlResult(exitCode: status, stdout: child.stdout, stderr: child.stderr)
+        }
+        let refused = try run("io_uring", launcher: refusedLauncher())
+        XCTAssertEqual(refused.exitCode, 69, refused.stderr)
+        XCTAssertEqual(refused.stderrLines.count, 1, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("io_uring is not available"), refused.stderr)
+        XCTAssertEqual(refused.stdout, "")
+
+        let fallback = try run("auto", launcher: refusedLauncher())
+        XCTAssertEqual(fallback.exitCode, 0, fallback.stderr)
+        XCTAssertEqual(fallback.stderr, "")
+        XCTAssertTrue(fallback.stdout.contains(#""io":"epoll""#), fallback.stdout)
+        XCTAssertTrue(fallback.stdout.contains(#""ok":200"#), fallback.stdout)
+
+        for backend in ["epoll", "io_uring"] {
+            let result = try run(backend, launcher: [])
+            XCTAssertEqual(result.exitCode, 0, result.stderr)
+            XCTAssertTrue(result.stdout.contains(#""io":"\#(backend)""#), result.stdout)
+            XCTAssertTrue(result.stdout.contains(#""ok":200"#), result.stdout)
+        }
+    }
 }

@@ -65,14 +65,24 @@ struct LoadMessages: ~Copyable {
     /// buffer, and the counts are what is left of the message.
     @inline(__always)
     func chunk(offset: Int, sent: Int) -> (bytes: UnsafeRawPointer, count: Int) {
+        chunk(offset: offset, sent: sent, scratch: firstSend, capacity: LoadMessages.firstSendCapacity)
+    }
+
+    /// The same, with the caller's scratch buffer of `capacity` (> 4)
+    /// bytes: io_uring sends of several slots are in flight at once, so
+    /// each slot has its own.
+    @inline(__always)
+    func chunk(offset: Int, sent: Int, scratch: UnsafeMutableRawPointer, capacity: Int) -> (
+        bytes: UnsafeRawPointer, count: Int
+    ) {
         if sent >= headerLength {
             return (UnsafeRawPointer(pattern + offset + (sent - headerLength)), messageLength - sent)
         }
         let headerPart = headerLength - sent
-        firstSend.copyMemory(from: header + sent, byteCount: headerPart)
-        let payloadPart = min(payloadSize, LoadMessages.firstSendCapacity - headerPart)
-        (firstSend + headerPart).copyMemory(from: pattern + offset, byteCount: payloadPart)
-        return (UnsafeRawPointer(firstSend), headerPart + payloadPart)
+        scratch.copyMemory(from: header + sent, byteCount: headerPart)
+        let payloadPart = min(payloadSize, capacity - headerPart)
+        (scratch + headerPart).copyMemory(from: pattern + offset, byteCount: payloadPart)
+        return (UnsafeRawPointer(scratch), headerPart + payloadPart)
     }
 
     /// Compares `count` received bytes at `received`, which belong at

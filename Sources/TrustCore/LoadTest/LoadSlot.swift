@@ -27,6 +27,14 @@ struct LoadSlot {
     /// --reconnect: connections the server ended before answering, in a
     /// row; bounded, so a server that answers nothing still fails.
     var reconnects: UInt8
+    /// io_uring: which of the slot's requests are in the ring (a multishot
+    /// receive, the connect's poll, one send), so close cancels them; and
+    /// the length of the send in flight, of which `sent` already counts
+    /// all (a short completion takes back the rest).
+    var receiving: Bool
+    var polling: Bool
+    var sending: Bool
+    var sendLength: Int
 
     enum Phase: UInt8 {
         /// No connection: waiting to start a session, or retired.

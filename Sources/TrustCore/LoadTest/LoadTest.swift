@@ -48,6 +48,7 @@ public struct LoadTest: Sendable {
                 errno: .tooManyOpenFiles, operation: "setrlimit")
         }
 
+        let backend = try options.io.resolve()
         let progress = showProgress ? LoadTestProgress() : nil
         let stopRequest = StopRequest()
         var engines: [LoadTestEngine] = []
@@ -55,7 +56,7 @@ public struct LoadTest: Sendable {
             engines.append(
                 try LoadTestEngine(
                     options: options, share: share, address: address, addressLength: length, progress: progress,
-                    stopRequest: stopRequest))
+                    stopRequest: stopRequest, backend: backend))
         }
         let wakers = engines.map(\.waker)
 
@@ -81,7 +82,7 @@ public struct LoadTest: Sendable {
         var tally = LoadTestTally()
         for engine in engines { tally.add(engine.tally) }
         tally.interruptedBy = stopRequest.signal
-        return LoadTestReport(options: options, tally: tally, wallSeconds: wall)
+        return LoadTestReport(options: options, tally: tally, wallSeconds: wall, backend: backend)
     }
 
     /// Slots and clients divided as evenly as possible over the loops; a

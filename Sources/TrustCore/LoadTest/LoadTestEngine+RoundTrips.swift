@@ -51,6 +51,10 @@ extension LoadTestEngine {
     /// Send what the kernel takes of the current message; watch for
     /// writability only while some of it is left.
     func send(_ s: Int) {
+        if let uring {
+            submitSend(s, uring)
+            return
+        }
         let fd = slots[s].fd
         while slots[s].sent < messageLength {
             let chunk = messages.chunk(offset: slots[s].offset, sent: slots[s].sent)
@@ -76,6 +80,12 @@ extension LoadTestEngine {
     /// if more is waiting), checked against the expected echo as it lands.
     func receive(_ s: Int) {
         let n = cnet_recv(slots[s].fd, receiveBuffer, LoadTestEngine.receiveCapacity)
+        received(s, receiveBuffer, n)
+    }
+
+    /// What a recv returned (n bytes in `buffer`, 0 at end of stream, or
+    /// -errno), checked against the expected echo as it lands.
+    func received(_ s: Int, _ buffer: UnsafeMutableRawPointer, _ n: Int) {
         if n > 0 {
             tally.bytesReceived &+= UInt64(n)
             let received = slots[s].received
@@ -84,7 +94,7 @@ extension LoadTestEngine {
                 return
             }
             let offset = slots[s].offset
-            if let at = messages.firstDifference(receiveBuffer, count: n, at: received, offset: offset) {
+            if let at = messages.firstDifference(buffer, count: n, at: received, offset: offset) {
                 fail(s, .mismatch, "echo differs from what was sent at byte \(at) of \(messageLength)")
                 return
             }

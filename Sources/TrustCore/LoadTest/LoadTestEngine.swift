@@ -32,7 +32,15 @@ final class LoadTestEngine {
 
     let options: LoadTestOptions
     let share: Share
+    /// epoll's loop; on io_uring it still owns the wake-up eventfd, which
+    /// the ring reads.
     let loop: EventLoop
+    let backend: IOBackend
+    /// The ring, created on the loop's own thread (a SINGLE_ISSUER ring
+    /// belongs to the thread that set it up); nil on epoll.
+    var uring: UringLoop?
+    /// io_uring: each slot's scratch for a frame's first send.
+    var sendScratch: UnsafeMutableRawPointer?
     private var address: sockaddr_storage
     private let addressLength: socklen_t
     let slots: UnsafeMutablePointer<LoadSlot>
@@ -52,7 +60,7 @@ final class LoadTestEngine {
     var now: Int64 = 0
     var stopping = false
     private var nextClient = 0
-    private var retired = 0
+    private(set) var retired = 0
 
     private let progress: LoadTestProgress?
     private let stopRequest: StopRequest
@@ -64,9 +72,10 @@ final class LoadTestEngine {
 
     init(
         options: LoadTestOptions, share: Share, address: sockaddr_storage, addressLength: socklen_t,
-        progress: LoadTestProgress?, stopRequest: StopRequest
+        progress: LoadTestProgress?, stopRequest: StopRequest, backend: IOBackend = .epoll
     ) throws(TrustError) {
         self.options = options
+        self.backend = backend
         self.share = share
         self.address = address
         self.addressLength = addressLength
@@ -85,9 +94,12 @@ final class LoadTestEngine {
     }
 
     deinit {
+        // The ring first: its requests hold the sockets and the scratch.
+        uring = nil
         for s in 0..<share.slots where slots[s].phase != .free { _ = cnet_close(slots[s].fd) }
         free(slots)
         receiveBuffer.deallocate()
+        sendScratch?.deallocate()
     }
 
     /// Wakes the loop from another thread, e.g. to see a stop request.
@@ -105,6 +117,10 @@ final class LoadTestEngine {
         if progress != nil { nextProgressAt = now + LoadTestEngine.progressIntervalNs }
         connectAllowedAt = now
         for s in 0..<share.slots { waiting.push(Int32(s)) }
+        if backend == .ioUring {
+            try runUring()
+            return
+        }
         // A stop requested before this loop started has already woken it.
         while retired < share.slots {
             let ready = try loop.wait(timeoutMs: nextTimeout())
@@ -117,25 +133,33 @@ final class LoadTestEngine {
                 now = MonotonicClock.nanoseconds()
                 service(token: token, events: loop.events(at: i))
             }
-            now = MonotonicClock.nanoseconds()
-            if stopRequest.signal != nil {
-                abandon()
-                break
-            }
-            if !stopping && now >= deadline { stop() }
-            expireTimeouts()
-            sendScheduled()
-            startWaiting()
-            if now >= nextProgressAt { publishProgress() }
+            if endOfTurn() { break }
         }
         publishProgress()
+    }
+
+    /// After a turn's events, on either backend: a stop, the end of the
+    /// duration, timeouts, scheduled sends, new sessions, progress. True
+    /// when a signal ended the run.
+    func endOfTurn() -> Bool {
+        now = MonotonicClock.nanoseconds()
+        if stopRequest.signal != nil {
+            abandon()
+            return true
+        }
+        if !stopping && now >= deadline { stop() }
+        expireTimeouts()
+        sendScheduled()
+        startWaiting()
+        if now >= nextProgressAt { publishProgress() }
+        return false
     }
 
     /// Sleep until the first of: a timeout, a scheduled send, the next
     /// allowed connect, the end of the duration, a progress tick. Rounded
     /// down, so the loop wakes at or just before the moment (then polls
     /// for under a millisecond) rather than up to a millisecond late.
-    private func nextTimeout() -> Int32 {
+    func nextTimeout() -> Int32 {
         var wake = nextProgressAt
         if timeouts.head >= 0 {
             wake = min(wake, LoadSchedule.adding(timeouts.lastActivity(of: timeouts.head), schedule.timeoutNs))
@@ -213,7 +237,9 @@ final class LoadTestEngine {
         slots[s].fd = fd
         slots[s].phase = .connecting
         slots[s].writeArmed = true
-        if let errno = loop.add(fd, .write, token: token(s)) {
+        if let uring {
+            watchConnect(s, uring)
+        } else if let errno = loop.add(fd, .write, token: token(s)) {
             _ = cnet_close(fd)
             slots[s].phase = .free
             fail(s, .other, "epoll_ctl: \(errno.description)", errno: errno)
@@ -232,7 +258,7 @@ final class LoadTestEngine {
         }
     }
 
-    private func connected(_ s: Int) {
+    func connected(_ s: Int) {
         let rc = cnet_connect_result(slots[s].fd)
         if rc < 0 {
             let errno = Errno(rawValue: rc)
@@ -243,7 +269,11 @@ final class LoadTestEngine {
         untime(s)
         if let version = options.proxyHeader, !sendProxyHeader(s, version) { return }
         slots[s].writeArmed = false
-        _ = loop.modify(slots[s].fd, .read, token: token(s))
+        if let uring {
+            armReceive(s, uring)
+        } else {
+            _ = loop.modify(slots[s].fd, .read, token: token(s))
+        }
         beginRoundTrip(s)
     }
 
@@ -259,6 +289,7 @@ final class LoadTestEngine {
     func close(_ s: Int) {
         untime(s)
         if slots[s].phase == .scheduled { due.remove(Int32(s)) }
+        if let uring, slots[s].phase != .free { cancelRequests(s, uring) }
         if slots[s].phase != .free { _ = cnet_close(slots[s].fd) }
         slots[s].phase = .free
         slots[s].writeArmed = false
@@ -331,7 +362,7 @@ final class LoadTestEngine {
         retired = share.slots
     }
 
-    private func publishProgress() {
+    func publishProgress() {
         nextProgressAt = progress == nil ? LoadSchedule.never : now + LoadTestEngine.progressIntervalNs
         guard let progress else { return }
         progress.add(ok: tally.ok - publishedOK, failed: tally.failed - publishedFailed)

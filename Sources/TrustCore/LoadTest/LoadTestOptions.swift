@@ -45,11 +45,15 @@ public struct LoadTestOptions: Sendable, Equatable {
     /// it, instead of a failure: what a rolling restart behind a balancer
     /// needs (docs/load-testing.md, "Reconnecting").
     public var reconnect: Bool
+    /// The IO backend of the load tester's loops (SPEC §18), as for the
+    /// server: auto takes io_uring where the kernel allows it.
+    public var io: IOSelection
 
     public init(
         host: String, port: UInt16, clients: Int, messages: Int, concurrency: Int = 1, payloadSize: Int = 64,
         mode: Mode = .framed, duration: Double? = nil, rate: Double? = nil, connectRate: Double? = nil,
-        timeout: Double = 10, threads: Int = 1, proxyHeader: ProxyHeader? = nil, reconnect: Bool = false
+        timeout: Double = 10, threads: Int = 1, proxyHeader: ProxyHeader? = nil, reconnect: Bool = false,
+        io: IOSelection = .auto
     ) {
         self.host = host
         self.port = port
@@ -65,6 +69,7 @@ public struct LoadTestOptions: Sendable, Equatable {
         self.threads = threads
         self.proxyHeader = proxyHeader
         self.reconnect = reconnect
+        self.io = io
     }
 
     /// The largest payload (`NumberRange.loadTestPayloadSize`).

@@ -53,11 +53,14 @@ public struct LoadTestReport: Sendable {
     public var options: LoadTestOptions
     public var tally: LoadTestTally
     public var wallSeconds: Double
+    /// The backend the loops ran on.
+    public var backend: IOBackend
 
-    public init(options: LoadTestOptions, tally: LoadTestTally, wallSeconds: Double) {
+    public init(options: LoadTestOptions, tally: LoadTestTally, wallSeconds: Double, backend: IOBackend = .epoll) {
         self.options = options
         self.tally = tally
         self.wallSeconds = wallSeconds
+        self.backend = backend
     }
 
     public var ok: Int { tally.ok }
@@ -178,6 +181,7 @@ public struct LoadTestReport: Sendable {
             "connections_failed_by_kind": byKind, "connections_failed": connectionsFailed,
             "connections_opened": tally.connections, "bytes_sent": tally.bytesSent,
             "proxy_protocol": optional(options.proxyHeader?.rawValue), "reconnect": options.reconnect,
+            "io": backend.rawValue,
             "reconnects": tally.reconnects, "resent": tally.resent,
             "bytes_received": tally.bytesReceived,
             "round_trips_per_s": LoadTestReport.rounded(roundTripsPerSecond, 1),
