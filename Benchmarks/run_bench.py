@@ -434,7 +434,8 @@ def run_driver_pair(args, server: RunningServer, scenario: Scenario, driver: str
             "--host", "127.0.0.1", "--port", str(server.port), "--clients", str(scenario.connections),
             "--concurrency", str(scenario.connections), "--messages", "1000000000",
             "--payload-size", str(scenario.payload), "--mode", "raw",
-            "--duration", f"{total:g}", "--json"]
+            "--duration", f"{total:g}", "--json",
+            "--io", "epoll" if driver == "trustctl-load-epoll" else "io_uring"]
     before = os.times()
     done = subprocess.run(argv, capture_output=True, text=True, timeout=total + 120)
     after = os.times()
@@ -644,7 +645,7 @@ def driver_table(results: dict) -> list[str]:
         c_good = [r for r in per.get("c-client", []) if r.get("ok")]
         c_rate = median_of(c_good, "rt_per_s")
         c_cpu = median_of(c_good, "client_cpu_us_per_rt")
-        for driver in ("c-client", "trustctl-load"):
+        for driver in ("c-client", "trustctl-load", "trustctl-load-epoll"):
             runs = per.get(driver)
             if not runs:
                 continue
@@ -873,7 +874,7 @@ def main() -> int:
                 continue
             drivers = ["c-client"]
             if Path(args.trustctl).is_file():
-                drivers.append("trustctl-load")
+                drivers += ["trustctl-load", "trustctl-load-epoll"]
             else:
                 skipped.append("driver comparison: trustctl echo-load-test missing")
                 log("WARNING: skipping trustctl echo-load-test: binary missing")
@@ -905,7 +906,7 @@ def main() -> int:
                 if "latency_us" in outcome:
                     outcome["latency_p99"] = outcome["latency_us"].get("p99")
                 results.setdefault(sc.name, {}).setdefault(label, []).append(outcome)
-                summary = (f"{outcome.get('rt_per_s', 0):,.0f} rt/s" if "rt_per_s" in outcome
+                summary = (f"{outcome.get('rt_per_s') or 0:,.0f} rt/s" if "rt_per_s" in outcome
                            else f"{outcome.get('bytes_per_idle_conn', 0):,.0f} B/idle conn"
                            if "bytes_per_idle_conn" in outcome else outcome.get("error", ""))
                 cpu = outcome.get("server_cpu_us_per_rt")
