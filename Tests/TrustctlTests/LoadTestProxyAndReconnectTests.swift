@@ -10,7 +10,6 @@ import XCTest
 /// HAProxy that parses the header (`accept-proxy`), and `--reconnect` against servers that
 /// end connections between round trips or before answering.
 final class LoadTestProxyAndReconnectTests: XCTestCase {
-    private static let haproxy = "/usr/sbin/haproxy"
     private var env: TrustctlTestEnvironment!
 
     override func setUpWithError() throws {
@@ -61,8 +60,8 @@ final class LoadTestProxyAndReconnectTests: XCTestCase {
     /// tester as peer and HAProxy (from 127.0.0.3) as proxied_by. A header HAProxy could not
     /// parse would end the connection; one it did not consume would come back as echo bytes.
     func testHAProxyAcceptsTheHeaderAndRelaysItsAddresses() throws {
-        guard FileManager.default.isExecutableFile(atPath: Self.haproxy) else {
-            return XCTFail("\(Self.haproxy) is missing: install Debian's haproxy package (.ci/run does)")
+        guard HAProxyProcess.isInstalled else {
+            return XCTFail("\(HAProxyProcess.path) is missing: install Debian's haproxy package (.ci/run does)")
         }
         let server = try startEchoServer(["--proxy-protocol", "v2", "--workers", "1"])
         let probe = cnet_tcp_listen_host("127.0.0.1", 0, 1, 0, nil)
@@ -83,17 +82,8 @@ final class LoadTestProxyAndReconnectTests: XCTestCase {
             server echo1 127.0.0.1:\(server.port) send-proxy-v2
 
         """.write(to: config, atomically: true, encoding: .utf8)
-        let haproxy = Process()
-        haproxy.executableURL = URL(fileURLWithPath: Self.haproxy)
-        haproxy.arguments = ["-db", "-f", config.path]
-        haproxy.standardInput = FileHandle.nullDevice
-        haproxy.standardOutput = FileHandle.nullDevice
-        haproxy.standardError = FileHandle.nullDevice
-        try haproxy.run()
-        defer {
-            kill(haproxy.processIdentifier, SIGTERM)
-            haproxy.waitUntilExit()
-        }
+        let haproxy = try HAProxyProcess(config: config.path)
+        defer { haproxy.stop() }
         waitUntil(timeout: 10) {
             let fd = cnet_tcp_connect_host("127.0.0.1", frontendPort, 1000, 0)
             if fd >= 0 { _ = cnet_close(fd) }

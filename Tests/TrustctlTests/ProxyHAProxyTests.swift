@@ -11,11 +11,9 @@ import XCTest
 /// client's own address as `peer` and HAProxy's as `proxied_by`, and HAProxy's health
 /// checks reach `/readyz` on the metrics port.
 final class ProxyHAProxyTests: XCTestCase {
-    private static let haproxy = "/usr/sbin/haproxy"
-
     func testClientAddressThroughHAProxyIsTheLoggedPeer() throws {
-        guard FileManager.default.isExecutableFile(atPath: Self.haproxy) else {
-            return XCTFail("\(Self.haproxy) is missing: install Debian's haproxy package (.ci/run does)")
+        guard HAProxyProcess.isInstalled else {
+            return XCTFail("\(HAProxyProcess.path) is missing: install Debian's haproxy package (.ci/run does)")
         }
         let server = try startEchoServer(["--mode", "raw", "--proxy-protocol", "v2", "--metrics-port", "0"])
         let started = try XCTUnwrap(server.log.waitForEntry(event: "server_started"))
@@ -34,18 +32,9 @@ final class ProxyHAProxyTests: XCTestCase {
             environment["TRUSTCTL_ECHO\(index)_PORT"] = String(server.port)
             environment["TRUSTCTL_METRICS\(index)_PORT"] = String(metricsPort)
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.haproxy)
-        process.arguments = ["-db", "-f", root.appendingPathComponent("deploy/haproxy/trustctl.cfg").path]
-        process.environment = environment
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer {
-            kill(process.processIdentifier, SIGTERM)
-            process.waitUntilExit()
-        }
+        let haproxy = try HAProxyProcess(
+            config: root.appendingPathComponent("deploy/haproxy/trustctl.cfg").path, environment: environment)
+        defer { haproxy.stop() }
 
         // Health checks arrive on the metrics port (HTTP/1.0 GET /readyz, answered 200).
         var echoed: (socket: TestSocket, message: [UInt8])?
