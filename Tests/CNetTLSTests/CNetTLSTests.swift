@@ -37,7 +37,10 @@ final class CNetTLSTests: XCTestCase {
         var which: Int32 = 0
         var err = [CChar](repeating: 0, count: 256)
         let rc = cnet_tls_server_ctx_new(cert, key, clientCA, &ctx, &which, &err, err.count)
-        guard rc == 0, let ctx else { throw ContextError(rc: rc, which: which, reason: String(cString: err)) }
+        guard rc == 0, let ctx else {
+            throw ContextError(
+                rc: rc, which: which, reason: err.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+        }
         return ctx
     }
 
@@ -48,7 +51,10 @@ final class CNetTLSTests: XCTestCase {
         var which: Int32 = 0
         var err = [CChar](repeating: 0, count: 256)
         let rc = cnet_tls_client_ctx_new(ca, insecure ? 1 : 0, cert, key, &ctx, &which, &err, err.count)
-        guard rc == 0, let ctx else { throw ContextError(rc: rc, which: which, reason: String(cString: err)) }
+        guard rc == 0, let ctx else {
+            throw ContextError(
+                rc: rc, which: which, reason: err.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+        }
         return ctx
     }
 
