@@ -346,6 +346,25 @@ size_t cnet_tls_take(cnet_tls_conn *conn, void *buf, size_t cap) {
     return taken > 0 ? (size_t)taken : 0;
 }
 
+size_t cnet_tls_peek(cnet_tls_conn *conn, const void **data) {
+    char *pointer = NULL;
+    long length = BIO_get_mem_data(conn->out, &pointer);
+    *data = pointer;
+    return length > 0 ? (size_t)length : 0;
+}
+
+void cnet_tls_consume(cnet_tls_conn *conn, size_t n) {
+    char discard[4096];
+    while (n > 0) {
+        int chunk = n > sizeof discard ? (int)sizeof discard : (int)n;
+        int taken = BIO_read(conn->out, discard, chunk);
+        if (taken <= 0) {
+            return;
+        }
+        n -= (size_t)taken;
+    }
+}
+
 /* The reason of a failed SSL call: the certificate check's verdict when it
  * failed, else OpenSSL's queued reason. */
 static void cnet_tls_record_failure(cnet_tls_conn *conn, int code) {

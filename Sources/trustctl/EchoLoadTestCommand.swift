@@ -50,7 +50,7 @@ struct EchoLoadTestCommand: ParsableCommand {
         arguments: [
             host, port, clients, messages, concurrency, payloadSize, mode, duration, rate, connectRate, timeout,
             threads, json,
-        ])
+        ] + tlsArguments)
 
     static let configuration = CommandConfiguration(
         commandName: "echo-load-test",
@@ -75,7 +75,7 @@ struct EchoLoadTestCommand: ParsableCommand {
 
     func options() throws -> LoadTestOptions {
         let parsed = try Self.syntax.parse(arguments, helpFor: Self.self)
-        let options = LoadTestOptions(
+        var options = LoadTestOptions(
             host: try parsed.value(Self.host) ?? "", port: try parsed.value(Self.port) ?? 0,
             clients: try parsed.value(Self.clients) ?? 0, messages: try parsed.value(Self.messages) ?? 0,
             concurrency: try parsed.value(Self.concurrency, default: 1),
@@ -83,6 +83,7 @@ struct EchoLoadTestCommand: ParsableCommand {
             mode: try parsed.value(Self.mode, default: .framed), duration: try parsed.value(Self.duration),
             rate: try parsed.value(Self.rate), connectRate: try parsed.value(Self.connectRate),
             timeout: try parsed.value(Self.timeout, default: 10), threads: try parsed.value(Self.threads, default: 1))
+        try Self.applyTLS(parsed, to: &options)
         do {
             try options.validate()
         } catch {

@@ -88,6 +88,14 @@ size_t cnet_tls_pending(const cnet_tls_conn *conn);
 size_t cnet_tls_take(cnet_tls_conn *conn, void *buf, size_t cap);
 
 /*
+ * Ciphertext to send without copying: *data points at the first pending
+ * byte, valid until the next call on conn; returns how many are pending.
+ * cnet_tls_consume drops the first n of them once the socket took them.
+ */
+size_t cnet_tls_peek(cnet_tls_conn *conn, const void **data);
+void cnet_tls_consume(cnet_tls_conn *conn, size_t n);
+
+/*
  * One step of the handshake: 1 once it is complete, -EAGAIN while it needs
  * more input, -EPROTO when it failed (an alert to send may be pending).
  * Send what cnet_tls_pending reports after every call.

@@ -57,6 +57,7 @@ public struct LoadTest: Sendable {
                     options: options, share: share, address: address, addressLength: length, progress: progress,
                     stopRequest: stopRequest))
         }
+        try attachTLS(engines)
         let wakers = engines.map(\.waker)
 
         let startedAt = MonotonicClock.nanoseconds()

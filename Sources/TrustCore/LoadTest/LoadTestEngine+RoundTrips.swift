@@ -51,6 +51,10 @@ extension LoadTestEngine {
     /// Send what the kernel takes of the current message; watch for
     /// writability only while some of it is left.
     func send(_ s: Int) {
+        if tls != nil {
+            tlsSend(s)
+            return
+        }
         let fd = slots[s].fd
         while slots[s].sent < messageLength {
             let chunk = messages.chunk(offset: slots[s].offset, sent: slots[s].sent)
@@ -75,6 +79,10 @@ extension LoadTestEngine {
     /// One recv per readiness event (level-triggered: the loop comes back
     /// if more is waiting), checked against the expected echo as it lands.
     func receive(_ s: Int) {
+        if tls != nil {
+            tlsReceive(s)
+            return
+        }
         let n = cnet_recv(slots[s].fd, receiveBuffer, LoadTestEngine.receiveCapacity)
         if n > 0 {
             tally.bytesReceived &+= UInt64(n)
@@ -102,7 +110,7 @@ extension LoadTestEngine {
         }
     }
 
-    private func complete(_ s: Int) {
+    func complete(_ s: Int) {
         untime(s)
         tally.ok += 1
         tally.latency.record(nanoseconds: now - slots[s].startedAt)

@@ -59,6 +59,8 @@ final class LoadTestEngine {
     private var publishedFailed = 0
 
     var tally = LoadTestTally()
+    /// `--tls` (LoadTestEngine+TLS.swift); nil for plain TCP.
+    var tls: LoadTLS?
 
     init(
         options: LoadTestOptions, share: Share, address: sockaddr_storage, addressLength: socklen_t,
@@ -229,6 +231,10 @@ final class LoadTestEngine {
     }
 
     private func connected(_ s: Int) {
+        if let tls, tls.handshaking[s] {
+            handshakeEvent(s)
+            return
+        }
         let rc = cnet_connect_result(slots[s].fd)
         if rc < 0 {
             let errno = Errno(rawValue: rc)
@@ -239,6 +245,10 @@ final class LoadTestEngine {
         untime(s)
         slots[s].writeArmed = false
         _ = loop.modify(slots[s].fd, .read, token: token(s))
+        if tls != nil {
+            startHandshake(s)
+            return
+        }
         beginRoundTrip(s)
     }
 
@@ -254,6 +264,7 @@ final class LoadTestEngine {
     private func close(_ s: Int) {
         untime(s)
         if slots[s].phase == .scheduled { due.remove(Int32(s)) }
+        if tls != nil && slots[s].phase != .free { tlsClose(s) }
         if slots[s].phase != .free { _ = cnet_close(slots[s].fd) }
         slots[s].phase = .free
         slots[s].writeArmed = false

@@ -31,6 +31,10 @@ public struct LoadTestOptions: Sendable, Equatable {
     public var timeout: Double
     /// Event loops (threads) the connections are spread over.
     public var threads: Int
+    /// `--tls`: speak TLS (docs/tls.md); nil for plain TCP.
+    public var tls: TLSClientOptions? = nil
+    /// `--tls-resume`: each slot's next connection resumes its last session.
+    public var tlsResume = false
 
     public init(
         host: String, port: UInt16, clients: Int, messages: Int, concurrency: Int = 1, payloadSize: Int = 64,
