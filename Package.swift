@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "trustctl", targets: ["trustctl"]),
         .library(name: "TrustCore", targets: ["TrustCore"]),
         .library(name: "CNetShim", type: .static, targets: ["CNetShim"]),
+        .library(name: "CNetTLS", type: .static, targets: ["CNetTLS"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -27,10 +28,18 @@ let package = Package(
             cSettings: [.define("_GNU_SOURCE")],
             linkerSettings: [.linkedLibrary("uring")]
         ),
+        // TLS on OpenSSL 3 (Debian's libssl-dev, which .ci/run installs), in
+        // its own target so that CNetShim stays free of OpenSSL.
+        .target(
+            name: "CNetTLS",
+            cSettings: [.define("_GNU_SOURCE")],
+            linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]
+        ),
         .target(
             name: "TrustCore",
             dependencies: [
                 "CNetShim",
+                "CNetTLS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
@@ -46,6 +55,7 @@ let package = Package(
         // the kernel refuse io_uring for real on one thread.
         .target(name: "CNetShimTestSupport", path: "Tests/CNetShimTestSupport"),
         .testTarget(name: "CNetShimTests", dependencies: ["CNetShim", "CNetShimTestSupport"]),
+        .testTarget(name: "CNetTLSTests", dependencies: ["CNetTLS"]),
         .testTarget(name: "TrustCoreTests", dependencies: ["TrustCore", "CNetShim"]),
         // Black-box tests: they run the built trustctl binary, so they depend
         // on the executable only to make sure it is built first.

@@ -22,8 +22,16 @@ struct EchoClientCommand: ParsableCommand {
     static let count = CommandValue<Int>.option(
         "count", .integer(.clientCount, placeholder: "n"), default: 1, help: "Send each message this many times.")
 
+    static let tls = CommandFlag(name: "tls", help: "Speak TLS 1.2/1.3 to the server (docs/tls.md).")
+    static let tlsCA = CommandValue<OptionalFile>.option(
+        "tls-ca", .file, help: "With --tls: the PEM CAs the server's certificate must chain to (default: the system's).")
+    static let insecure = CommandFlag(name: "insecure", help: "With --tls: do not check the server's certificate.")
+    static let sni = CommandValue<String>.option(
+        "sni", .host, help: "With --tls: the server name sent and checked (default: HOST).")
+
     static let syntax = CommandSyntax(
-        command: "echo-client", arguments: [host, port, messages, payloadSize, raw, timeout, count])
+        command: "echo-client",
+        arguments: [host, port, messages, payloadSize, raw, timeout, count, tls, tlsCA, insecure, sni])
 
     static let configuration = CommandConfiguration(
         commandName: "echo-client",
@@ -51,12 +59,29 @@ struct EchoClientCommand: ParsableCommand {
             messages: try parsed.values(Self.messages), payloadSize: try parsed.value(Self.payloadSize),
             raw: parsed.isSet(Self.raw), timeout: try parsed.value(Self.timeout, default: 10),
             count: try parsed.value(Self.count, default: 1))
+        var withTLS = options
+        withTLS.tls = try Self.tlsOptions(parsed)
         do {
             try options.validate()
         } catch {
             throw ValidationError(error.message)
         }
-        return options
+        return withTLS
+    }
+
+    /// `--tls` and its options; each of the others needs `--tls`.
+    static func tlsOptions(_ parsed: ParsedArguments) throws -> TLSClientOptions? {
+        let caFile = try parsed.value(tlsCA)?.path
+        let serverName = try parsed.value(sni)
+        let isInsecure = parsed.isSet(insecure)
+        guard parsed.isSet(tls) else {
+            if caFile != nil || serverName != nil || isInsecure {
+                throw ValidationError("--tls-ca, --insecure and --sni need --tls")
+            }
+            return nil
+        }
+        if isInsecure && caFile != nil { throw ValidationError("--insecure and --tls-ca exclude each other") }
+        return TLSClientOptions(caFile: caFile, insecure: isInsecure, serverName: serverName)
     }
 
     func validate() throws {

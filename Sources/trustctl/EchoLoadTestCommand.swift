@@ -62,7 +62,7 @@ struct EchoLoadTestCommand: ParsableCommand {
         arguments: [
             host, port, clients, messages, concurrency, payloadSize, mode, duration, rate, connectRate, timeout,
             threads, proxyProtocol, reconnect, io, json,
-        ])
+        ] + tlsArguments)
 
     static let configuration = CommandConfiguration(
         commandName: "echo-load-test",
@@ -87,7 +87,7 @@ struct EchoLoadTestCommand: ParsableCommand {
 
     func options() throws -> LoadTestOptions {
         let parsed = try Self.syntax.parse(arguments, helpFor: Self.self)
-        let options = LoadTestOptions(
+        var options = LoadTestOptions(
             host: try parsed.value(Self.host) ?? "", port: try parsed.value(Self.port) ?? 0,
             clients: try parsed.value(Self.clients) ?? 0, messages: try parsed.value(Self.messages) ?? 0,
             concurrency: try parsed.value(Self.concurrency, default: 1),
@@ -97,6 +97,7 @@ struct EchoLoadTestCommand: ParsableCommand {
             timeout: try parsed.value(Self.timeout, default: 10), threads: try parsed.value(Self.threads, default: 1),
             proxyHeader: try parsed.value(Self.proxyProtocol), reconnect: parsed.isSet(Self.reconnect),
             io: try parsed.value(Self.io, default: .auto))
+        try Self.applyTLS(parsed, to: &options)
         do {
             try options.validate()
         } catch {

@@ -29,6 +29,8 @@ public struct EchoClient: Sendable {
         public var timeout: Double
         /// How many times each message is sent.
         public var count: Int
+        /// `--tls`: speak TLS to the server (EchoClient+TLS.swift).
+        public var tls: TLSClientOptions? = nil
 
         public init(
             host: String, port: UInt16, messages: [String], payloadSize: Int? = nil, raw: Bool = false,
@@ -96,6 +98,10 @@ public struct EchoClient: Sendable {
     public func run(output: (String) -> Void) throws(TrustError) {
         let fd = try connect()
         defer { _ = cnet_close(fd) }
+        if let tls = options.tls {
+            try runTLS(fd, tls, output: output)
+            return
+        }
         if options.raw {
             try exchangeRaw(fd, output: output)
         } else {
@@ -229,7 +235,7 @@ public struct EchoClient: Sendable {
         return received.bytes
     }
 
-    private func sendFailed(_ errno: Errno, sent: Int, of total: Int) throws(TrustError) {
+    func sendFailed(_ errno: Errno, sent: Int, of total: Int) throws(TrustError) {
         if errno == .wouldBlock {
             throw TrustError(
                 kind: .system,
@@ -242,7 +248,7 @@ public struct EchoClient: Sendable {
             errno: errno, operation: "send")
     }
 
-    private func check(_ received: (rc: Int, bytes: [UInt8]), expected: Int, sent: [UInt8]) throws(TrustError) {
+    func check(_ received: (rc: Int, bytes: [UInt8]), expected: Int, sent: [UInt8]) throws(TrustError) {
         let want = min(expected, sent.count)
         if received.rc < 0 {
             // Bytes that came back wrong explain more than the failure after them.
@@ -270,7 +276,7 @@ public struct EchoClient: Sendable {
 
     /// The echo must equal what was sent; a shorter echo is compared as a
     /// prefix, then reported as the server closing early.
-    private func verify(_ echo: [UInt8], against sent: [UInt8]) throws(TrustError) {
+    func verify(_ echo: [UInt8], against sent: [UInt8]) throws(TrustError) {
         let common = min(echo.count, sent.count)
         let mismatch = EchoClient.firstDifference(echo, sent, count: common)
         if let index = mismatch { throw self.mismatch(at: index, sent: sent, echo: echo) }
@@ -281,7 +287,7 @@ public struct EchoClient: Sendable {
         }
     }
 
-    private func mismatch(at index: Int, sent: [UInt8], echo: [UInt8]) -> TrustError {
+    func mismatch(at index: Int, sent: [UInt8], echo: [UInt8]) -> TrustError {
         TrustError(
             kind: .dataMismatch,
             message:

@@ -47,6 +47,17 @@ public enum ServerSetting {
     public static let proxyTrusted = Setting<ProxyTrustedNetworks>(
         "proxy-trusted", .cidrList, default: { .loopback },
         help: "Peers allowed to send a PROXY header; a connection from elsewhere is closed.")
+    public static let tlsCert = Setting<OptionalFile>(
+        "tls-cert", .file, default: { .none },
+        help: "Serve TLS with this PEM certificate (chain); needs --tls-key (docs/tls.md).")
+    public static let tlsKey = Setting<OptionalFile>(
+        "tls-key", .file, default: { .none }, help: "The PEM private key of --tls-cert.")
+    public static let tlsClientCA = Setting<OptionalFile>(
+        "tls-client-ca", .file, default: { .none },
+        help: "Mutual TLS: clients must present a certificate issued by a CA in this PEM file.")
+    public static let tlsHandshakeTimeout = Setting<Double>(
+        "tls-handshake-timeout", .decimal(.tlsHandshakeTimeout, placeholder: "seconds"), default: { 10 },
+        help: "Close a connection whose TLS handshake has not completed in this time.")
     public static let logLevel = Setting<Logger.Level>(
         "log-level", .choice(placeholder: "level"), default: { .info }, environment: "TRUST_LOG_LEVEL",
         help: "Least severe log line written.")
@@ -54,7 +65,7 @@ public enum ServerSetting {
     /// Every setting, in the order `config show` and the help list them.
     public static let all: [any AnySetting] = [
         port, host, mode, timeout, maxFrame, maxClients, workers, drainTimeout, io, metricsPort, metricsHost,
-        proxyProtocol, proxyTrusted, logLevel,
+        proxyProtocol, proxyTrusted, tlsCert, tlsKey, tlsClientCA, tlsHandshakeTimeout, logLevel,
     ]
 
     /// The declaration named `name` (a flag without dashes, a config.json key).

@@ -52,6 +52,11 @@ public struct ServerSettings: Sendable, Equatable {
     /// Seconds given to draining after SIGINT/SIGTERM.
     public var drainTimeout: Double { self[ServerSetting.drainTimeout] }
     public var logLevel: Logger.Level { self[ServerSetting.logLevel] }
+    /// TLS (docs/tls.md): the certificate and key files, the client CA for mutual TLS.
+    public var tlsCert: String? { self[ServerSetting.tlsCert].path }
+    public var tlsKey: String? { self[ServerSetting.tlsKey].path }
+    public var tlsClientCA: String? { self[ServerSetting.tlsClientCA].path }
+    public var tlsHandshakeTimeout: Double { self[ServerSetting.tlsHandshakeTimeout] }
 
     // MARK: By declaration
 

@@ -48,7 +48,9 @@ public struct LoadTest: Sendable {
                 errno: .tooManyOpenFiles, operation: "setrlimit")
         }
 
-        let backend = try options.io.resolve()
+        // TLS connections are driven through readiness (OpenSSL over memory
+        // BIOs in LoadTestEngine+TLS.swift): epoll, whatever --io says.
+        let backend = options.tls != nil ? IOBackend.epoll : try options.io.resolve()
         let progress = showProgress ? LoadTestProgress() : nil
         let stopRequest = StopRequest()
         var engines: [LoadTestEngine] = []
@@ -58,6 +60,7 @@ public struct LoadTest: Sendable {
                     options: options, share: share, address: address, addressLength: length, progress: progress,
                     stopRequest: stopRequest, backend: backend))
         }
+        try attachTLS(engines)
         let wakers = engines.map(\.waker)
 
         let startedAt = MonotonicClock.nanoseconds()

@@ -51,6 +51,10 @@ extension LoadTestEngine {
     /// Send what the kernel takes of the current message; watch for
     /// writability only while some of it is left.
     func send(_ s: Int) {
+        if tls != nil {
+            tlsSend(s)
+            return
+        }
         if let uring {
             submitSend(s, uring)
             return
@@ -79,6 +83,10 @@ extension LoadTestEngine {
     /// One recv per readiness event (level-triggered: the loop comes back
     /// if more is waiting), checked against the expected echo as it lands.
     func receive(_ s: Int) {
+        if tls != nil {
+            tlsReceive(s)
+            return
+        }
         let n = cnet_recv(slots[s].fd, receiveBuffer, LoadTestEngine.receiveCapacity)
         received(s, receiveBuffer, n)
     }
@@ -112,7 +120,7 @@ extension LoadTestEngine {
         }
     }
 
-    private func complete(_ s: Int) {
+    func complete(_ s: Int) {
         untime(s)
         tally.ok += 1
         slots[s].reconnects = 0

@@ -69,6 +69,8 @@ final class LoadTestEngine {
     private var publishedFailed = 0
 
     var tally = LoadTestTally()
+    /// `--tls` (LoadTestEngine+TLS.swift); nil for plain TCP.
+    var tls: LoadTLS?
 
     init(
         options: LoadTestOptions, share: Share, address: sockaddr_storage, addressLength: socklen_t,
@@ -259,6 +261,10 @@ final class LoadTestEngine {
     }
 
     func connected(_ s: Int) {
+        if let tls, tls.handshaking[s] {
+            handshakeEvent(s)
+            return
+        }
         let rc = cnet_connect_result(slots[s].fd)
         if rc < 0 {
             let errno = Errno(rawValue: rc)
@@ -273,6 +279,10 @@ final class LoadTestEngine {
             armReceive(s, uring)
         } else {
             _ = loop.modify(slots[s].fd, .read, token: token(s))
+        }
+        if tls != nil {
+            startHandshake(s)
+            return
         }
         beginRoundTrip(s)
     }
@@ -290,6 +300,7 @@ final class LoadTestEngine {
         untime(s)
         if slots[s].phase == .scheduled { due.remove(Int32(s)) }
         if let uring, slots[s].phase != .free { cancelRequests(s, uring) }
+        if tls != nil && slots[s].phase != .free { tlsClose(s) }
         if slots[s].phase != .free { _ = cnet_close(slots[s].fd) }
         slots[s].phase = .free
         slots[s].writeArmed = false

@@ -48,6 +48,10 @@ public struct LoadTestOptions: Sendable, Equatable {
     /// The IO backend of the load tester's loops (SPEC §18), as for the
     /// server: auto takes io_uring where the kernel allows it.
     public var io: IOSelection
+    /// `--tls`: speak TLS (docs/tls.md); nil for plain TCP.
+    public var tls: TLSClientOptions? = nil
+    /// `--tls-resume`: each slot's next connection resumes its last session.
+    public var tlsResume = false
 
     public init(
         host: String, port: UInt16, clients: Int, messages: Int, concurrency: Int = 1, payloadSize: Int = 64,

@@ -28,6 +28,8 @@ public struct LoadTestTally: Sendable {
     public var bytesSent: UInt64 = 0
     public var bytesReceived: UInt64 = 0
     public var latency = LatencyRecorder()
+    /// `--tls`: handshakes, apart from the round trips (LoadTestReport+TLS.swift).
+    public var tls = LoadTLSTally()
 
     public init() {}
 
@@ -44,6 +46,7 @@ public struct LoadTestTally: Sendable {
         bytesSent &+= other.bytesSent
         bytesReceived &+= other.bytesReceived
         latency.add(other.latency)
+        tls.add(other.tls)
     }
 }
 
@@ -161,6 +164,7 @@ public struct LoadTestReport: Sendable {
         } else {
             lines.append("latency: no successful round trip")
         }
+        lines += tlsSummaryLines
         lines.append("wall time s: \(LoadTestReport.fixed(wallSeconds, 3))")
         return lines.joined(separator: "\n")
     }
@@ -198,6 +202,7 @@ public struct LoadTestReport: Sendable {
             "cut_short": tally.cutShort, "not_run": optional(notRun),
             "exit_code": Int(exitCode),
         ]
+        if let tls = tlsJSON { object["tls"] = tls }
         if let first = tally.firstFailure {
             object["first_failure"] = ["kind": first.kind.rawValue, "message": first.message]
         } else {

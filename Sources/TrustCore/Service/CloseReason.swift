@@ -34,11 +34,13 @@ public struct CloseReason: Sendable, Equatable, CustomStringConvertible {
     /// `--proxy-protocol`: a peer outside `--proxy-trusted`, a malformed
     /// header, or none within the header timeout.
     public static let proxyHeaderInvalid = CloseReason(code: 9, name: "proxy_header_invalid")
+    /// TLS: the handshake failed, or did not complete within its timeout.
+    public static let tlsHandshakeFailed = CloseReason(code: 10, name: "tls_handshake_failed")
 
     /// Every reason the core itself can give.
     public static let coreReasons: [CloseReason] = [
         .peerClosed, .idleTimeout, .sendTimeout, .reset, .shutdown, .error, .frameTooLarge, .truncatedFrame,
-        .proxyHeaderInvalid,
+        .proxyHeaderInvalid, .tlsHandshakeFailed,
     ]
 }
 

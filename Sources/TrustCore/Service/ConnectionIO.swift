@@ -28,6 +28,8 @@ final class ConnectionIO {
 
     /// Set while the worker runs on io_uring; nil on epoll.
     var uring: UringLoop?
+    /// Set when the service speaks TLS (`ConnectionIO+TLS.swift`).
+    var tls: WorkerTLS?
     /// io_uring: connections with output to submit this turn.
     var sendList: [Int32] = []
     /// io_uring: the received buffer being delivered now, which a send may
@@ -45,11 +47,20 @@ final class ConnectionIO {
         sendList.reserveCapacity(1024)
     }
 
+    /// A handler's output: encrypted first on a TLS connection, then `sendRaw`.
+    @inline(__always)
+    func send(_ slot: Int32, _ c: UnsafeMutablePointer<ConnectionSlot>, _ bytes: UnsafeRawPointer, _ count: Int)
+        -> Bool
+    {
+        if let conn = c.pointee.tls { return tlsSend(c, conn, bytes, count) }
+        return sendRaw(slot, c, bytes, count)
+    }
+
     /// Where a byte leaves. epoll: one send(MSG_NOSIGNAL), or behind output
     /// that is already waiting. io_uring: queued for this turn's submission.
     /// Returns false if the connection has failed.
     @inline(__always)
-    func send(_ slot: Int32, _ c: UnsafeMutablePointer<ConnectionSlot>, _ bytes: UnsafeRawPointer, _ count: Int)
+    func sendRaw(_ slot: Int32, _ c: UnsafeMutablePointer<ConnectionSlot>, _ bytes: UnsafeRawPointer, _ count: Int)
         -> Bool
     {
         if c.pointee.failure != 0 { return false }

@@ -40,6 +40,8 @@ struct ConnectionSlot: BitwiseCopyable {
     var acceptedAt: Int64
     var peer: PeerAddress
     var uring: UringState
+    /// The connection's TLS state (CNetTLS), nil on plain TCP.
+    var tls: OpaquePointer?
 }
 
 /// A connection's io_uring requests (all zero on epoll).

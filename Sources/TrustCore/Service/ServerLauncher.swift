@@ -29,6 +29,7 @@ public enum ServerLauncher {
         let logger = Logger(label: logLabel)
         var options = ServiceOptions(settings)
         options.inheritedListeners = inherited
+        options.tls = try TLSServerConfiguration(settings)
         let readyHost = inherited.first.map { "\($0.localAddress.address)" } ?? settings.host
         let service = StreamService(
             handler: handler, options: options, logger: logger, signals: signals,

@@ -22,6 +22,8 @@ public struct ServiceOptions: Sendable {
     /// Whether every connection starts with a PROXY header, and from whom one is taken.
     public var proxyProtocol: ProxyProtocolMode = .off
     public var proxyTrusted: ProxyTrustedNetworks = .loopback
+    /// Serve TLS with these files (docs/tls.md); nil: plain TCP.
+    public var tls: TLSServerConfiguration? = nil
 
     public init(
         host: String, port: UInt16, idleTimeout: Double, maxClients: Int, workers: Int, drainTimeout: Double

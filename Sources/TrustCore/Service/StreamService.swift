@@ -48,6 +48,10 @@ public final class StreamService<Handler: StreamHandler> {
         -> ServiceOutcome
     {
         let started = MonotonicClock.coarseMilliseconds()
+        // The TLS files are read before anything is bound: a bad one is a config error (78).
+        let tlsStore = try options.tls.map { configuration throws(TrustError) in
+            try TLSContextStore(configuration)
+        }
         let (listeners, bound) = try listen()
         defer { if options.inheritedListeners.isEmpty { for fd in listeners { _ = cnet_close(fd) } } }
 
@@ -62,6 +66,7 @@ public final class StreamService<Handler: StreamHandler> {
                 try StreamWorker(
                     index: index, handler: handler, listeners: listeners, options: options, backend: backend,
                     state: state, logger: logger))
+            if let tlsStore { workers[index].io.tls = WorkerTLS(store: tlsStore) }
         }
         counters = workers.map(\.io.counters)
         let finishedWaker = finished.waker
@@ -103,6 +108,10 @@ public final class StreamService<Handler: StreamHandler> {
             fields["metrics_host"] = "\(options.metricsHost)"
             fields["metrics_port"] = .stringConvertible(endpoint.port)
         }
+        if let tls = options.tls {
+            fields["tls"] = "on"
+            fields["tls_client_auth"] = tls.clientCAFile == nil ? "off" : "required"
+        }
         fields.merge(handler.startFields) { _, protocolValue in protocolValue }
         logger.info("server_started", metadata: fields)
         onReady(bound)
@@ -110,7 +119,7 @@ public final class StreamService<Handler: StreamHandler> {
         let build = BuildInfo(version: MetricsEndpoint.version, labels: [("io_backend", backend.rawValue)])
         let startTime = Double(MetricsEndpoint.unixTime())
         let outcome = coordinate(
-            workers: workers, finished: finished, endpoint: endpoint,
+            workers: workers, finished: finished, endpoint: endpoint, tls: tlsStore,
             render: { MetricsExposition.render(self.metricsSnapshot(), build: build, startTime: startTime) },
             onStopping: onStopping)
         if let failure = state.failure { throw failure }
@@ -153,6 +162,8 @@ public final class StreamService<Handler: StreamHandler> {
         snapshot.framesReceived = totals.frames
         snapshot.framesSent = totals.frames
         snapshot.acceptPauses = totals.acceptPauses
+        snapshot.tlsHandshakes = totals.tlsHandshakes
+        snapshot.tlsHandshakeFailures = totals.tlsHandshakeFailures
         snapshot.logLinesDropped = TrustLogging.droppedLines(for: logger)
         return snapshot
     }
@@ -170,7 +181,7 @@ public final class StreamService<Handler: StreamHandler> {
     /// The coordinator's loop: signals, worker completions and the metrics
     /// endpoint's sockets as events. `/readyz` turns 503 the moment the drain begins.
     private func coordinate(
-        workers: [StreamWorker<Handler>], finished: EventLoop, endpoint: MetricsEndpoint?,
+        workers: [StreamWorker<Handler>], finished: EventLoop, endpoint: MetricsEndpoint?, tls: TLSContextStore?,
         render: () -> [UInt8], onStopping: (Int) -> Void
     ) -> ServiceOutcome {
         guard finished.add(signals.fd, .read, token: 1) == nil else {
@@ -214,6 +225,7 @@ public final class StreamService<Handler: StreamHandler> {
                     if signo == SIGHUP {
                         onHangup()
                         logger.info("log_reopened", metadata: ["signal": "SIGHUP"])
+                        tls?.reload(logger: logger)
                         continue
                     }
                     if stopping {

@@ -60,7 +60,7 @@ extension StreamWorker {
                 inflight: 0, receiving: false, sendQueued: false, sendInFlight: false, pollArmed: false,
                 multishot: false,
                 pressured: false, drainedReceives: 0,
-                heldBuffer: 0, heldCount: 0, heldBase: nil))
+                heldBuffer: 0, heldCount: 0, heldBase: nil), tls: nil)
         if io.uring != nil {
             freeSlots.removeLast()
             io.armReceive(slot, c)
@@ -82,6 +82,7 @@ extension StreamWorker {
         table.open(slot, session: handler.makeSession())
         io.idle.append(slot, at: io.now)
         io.counters.add(.accepted)
+        if io.tls != nil && !startTLS(slot, c) { return }
         if options.proxyProtocol != .off {
             awaitProxyHeader(slot, c)
             return

@@ -1,4 +1,5 @@
 import CNetShim
+import CNetTLS
 import Logging
 
 #if canImport(Glibc)
@@ -52,8 +53,20 @@ extension StreamWorker {
         c.pointee.bytesIn &+= UInt64(chunk.count)
         io.counters.add(.bytesIn, UInt64(chunk.count))
         if io.timeoutMs > 0 { io.idle.touch(slot, at: io.now) }
+        if c.pointee.tls != nil {
+            tlsReceived(slot, c, chunk)
+            return
+        }
+        handOver(slot, c, chunk)
+    }
+
+    /// The handler's turn with plaintext (the received bytes themselves, or
+    /// on TLS what they decrypted to).
+    @inline(__always)
+    func handOver(_ slot: Int32, _ c: UnsafeMutablePointer<ConnectionSlot>, _ chunk: UnsafeMutableRawBufferPointer) {
         var connection = StreamConnection(io: io, slot: c, index: slot)
         handler.received(chunk, session: &table.session(slot).pointee, connection: &connection)
+        if c.pointee.tls != nil { io.tlsFlush(slot, c) }
         if c.pointee.failure != 0 {
             closeFailed(slot, c)
         } else if c.pointee.closeAfterFlush != 0 && !hasOutput(c) {
@@ -77,6 +90,10 @@ extension StreamWorker {
     func endOfInput(_ slot: Int32, _ c: UnsafeMutablePointer<ConnectionSlot>) {
         if c.pointee.awaitingProxyHeader {
             close(slot, c, reason: .proxyHeaderInvalid, detail: "end of input before the header was complete")
+            return
+        }
+        if let conn = c.pointee.tls, cnet_tls_is_established(conn) == 0 {
+            tlsHandshakeFailed(slot, c, reason: "the peer closed during the handshake", immediately: true)
             return
         }
         closeWhenFlushed(slot, c, reason: handler.endOfInput(session: &table.session(slot).pointee))
@@ -141,6 +158,7 @@ extension StreamWorker {
         // connecting right after it is refused by another worker.
         state.activeClients.subtract(1, ordering: .relaxed)
         io.counters.addClosed(code: reason.code)
+        let tlsFields = c.pointee.tls != nil ? tlsClosing(slot, c, reason: reason) : nil
         var balancer: PeerAddress? = nil
         if options.proxyProtocol != .off {
             balancer = proxiedBy.removeValue(forKey: slot)
@@ -162,6 +180,7 @@ extension StreamWorker {
             if let errno { metadata["errno"] = "\(errno.name)" }
             if let balancer { metadata["proxied_by"] = "\(balancer.formatted)" }
             if let detail { metadata["proxy_error"] = "\(detail)" }
+            if let tlsFields { metadata.merge(tlsFields) { core, _ in core } }
             handler.describeClose(session: &table.session(slot).pointee, reason: reason, into: &metadata)
             logger.info("connection_closed", metadata: metadata)
         }

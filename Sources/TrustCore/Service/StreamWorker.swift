@@ -186,6 +186,7 @@ final class StreamWorker<Handler: StreamHandler> {
     func endOfTurn() -> Bool {
         if io.timeoutMs > 0 { expireIdle() }
         if !proxyPending.isEmpty && io.now >= proxyEarliestDeadline { expireProxyHeaders() }
+        if let tls = io.tls, !tls.deadlines.isEmpty, io.now >= tls.earliestDeadline { expireTLSHandshakes() }
         if !accepting && !draining && io.now >= acceptResumeAt { resumeAccepting() }
         if draining && (io.idle.count == 0 || io.now >= drainDeadline) {
             closeAll(reason: .shutdown)
@@ -202,6 +203,7 @@ final class StreamWorker<Handler: StreamHandler> {
             deadline = io.idle.lastActivity(of: io.idle.head) + io.timeoutMs
         }
         if !proxyPending.isEmpty { deadline = min(deadline, proxyEarliestDeadline) }
+        if let tls = io.tls, !tls.deadlines.isEmpty { deadline = min(deadline, tls.earliestDeadline) }
         if !accepting && !draining { deadline = min(deadline, acceptResumeAt) }
         if draining { deadline = min(deadline, drainDeadline) }
         if deadline == .max { return -1 }

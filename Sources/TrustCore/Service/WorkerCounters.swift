@@ -23,6 +23,8 @@ final class WorkerCounters: @unchecked Sendable {
         case frames
         /// Connections closed at the drain deadline with output still pending.
         case forcedCloses
+        case tlsHandshakes
+        case tlsHandshakeFailures
     }
 
     /// One counter per field, then one per close-reason code.
@@ -79,6 +81,8 @@ public struct ServiceTotals: Sendable, Equatable {
     public var bytesOut: UInt64 = 0
     public var frames: UInt64 = 0
     public var forcedCloses: UInt64 = 0
+    public var tlsHandshakes: UInt64 = 0
+    public var tlsHandshakeFailures: UInt64 = 0
     public var closed: UInt64 = 0
     public var closedByReason: [String: UInt64] = [:]
 
@@ -99,6 +103,8 @@ public struct ServiceTotals: Sendable, Equatable {
             bytesOut &+= counters.value(.bytesOut)
             frames &+= counters.value(.frames)
             forcedCloses &+= counters.value(.forcedCloses)
+            tlsHandshakes &+= counters.value(.tlsHandshakes)
+            tlsHandshakeFailures &+= counters.value(.tlsHandshakeFailures)
             for reason in reasons {
                 let value = counters.closed(code: reason.code)
                 closed &+= value
