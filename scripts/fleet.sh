@@ -63,8 +63,25 @@ die() {
 
 now_ms() { date +%s%3N; }
 
-# A free loopback port for HAProxy's frontend (HAProxy cannot report a port 0 bind).
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# A free loopback port below the kernel's ephemeral range. A server restarted on its port
+# must find it free, and a port from the ephemeral range (what --port 0 gives) can meanwhile
+# become the source port of one of the hundreds of connections the load tester and HAProxy
+# open during the restart: the restart then fails with EADDRINUSE, SO_REUSEADDR or not.
+free_port() {
+    python3 - <<'PY'
+import random, socket
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+for _ in range(1000):
+    port = random.randrange(max(1024, low - 12000), low)
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        print(port)
+        break
+PY
+}
 
 # HAProxy's `show stat` CSV through the admin socket.
 haproxy_stat() {
@@ -107,8 +124,8 @@ ready_line_seen() { grep -q '^listening on ' "$work/$1/stdout" 2>/dev/null || ! 
 server_up() { [[ "$(stat_field "echo$1" status)" == UP ]]; }
 took_traffic() { local n; n=$(stat_field "echo$1" stot); [[ -n "$n" && "$n" -gt 0 ]]; }
 
-# start_instance I: the first start asks for free ports (--port 0, --metrics-port 0); a
-# restart binds the same ones again, where HAProxy expects it.
+# start_instance I: ports chosen once (free_port), bound again by each restart, where
+# HAProxy expects them.
 start_instance() {
     local i=$1
     mkdir -p "$work/$i"
@@ -124,7 +141,11 @@ start_instance() {
         python3 -c 'import json, sys; print(json.loads(sys.stdin.read())["metrics_port"])')
 }
 
-for i in 1 2 3; do start_instance "$i"; done
+for i in 1 2 3; do
+    port[$i]=$(free_port)
+    mport[$i]=$(free_port)
+    start_instance "$i"
+done
 
 export TRUSTCTL_FLEET_DIR="$work" TRUSTCTL_FLEET_PORT
 TRUSTCTL_FLEET_PORT=$(free_port)
