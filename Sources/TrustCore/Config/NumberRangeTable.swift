@@ -36,6 +36,8 @@ extension NumberRange {
     public static let maxClients = integer("integer", 1...1_000_000)
     public static let workers = integer("integer", 1...1024)
     public static let drainTimeout = seconds(zeroMeans: "close at once")
+    public static let udpRate = NumberRange(
+        .decimal, unit: "datagrams/s", minimum: 0.001, maximum: 100_000_000, zeroMeans: "no limit")
 
     // MARK: echo-client
 
@@ -69,6 +71,7 @@ extension NumberRange {
         ("echo-server", "max-clients", maxClients),
         ("echo-server", "workers", workers),
         ("echo-server", "drain-timeout", drainTimeout),
+        ("echo-server", "udp-rate", udpRate),
         ("echo-client", "<port>", clientPort),
         ("echo-client", "--payload-size", clientPayloadSize),
         ("echo-client", "--timeout", clientTimeout),

@@ -52,6 +52,10 @@ public struct ServerSettings: Sendable, Equatable {
     /// Seconds given to draining after SIGINT/SIGTERM.
     public var drainTimeout: Double { self[ServerSetting.drainTimeout] }
     public var logLevel: Logger.Level { self[ServerSetting.logLevel] }
+    /// Which sockets the server binds (docs/udp.md).
+    public var transport: ServiceTransport { self[ServerSetting.transport] }
+    /// UDP datagrams per second echoed to one source address; 0 = no limit.
+    public var udpRate: Double { self[ServerSetting.udpRate] }
 
     // MARK: By declaration
 

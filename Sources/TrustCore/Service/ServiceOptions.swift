@@ -22,6 +22,10 @@ public struct ServiceOptions: Sendable {
     /// Whether every connection starts with a PROXY header, and from whom one is taken.
     public var proxyProtocol: ProxyProtocolMode = .off
     public var proxyTrusted: ProxyTrustedNetworks = .loopback
+    /// TCP, UDP or both on host and port (docs/udp.md).
+    public var transport: ServiceTransport = .tcp
+    /// UDP datagrams/s echoed to one source address; 0 = no limit.
+    public var udpRate: Double = 1000
 
     public init(
         host: String, port: UInt16, idleTimeout: Double, maxClients: Int, workers: Int, drainTimeout: Double
