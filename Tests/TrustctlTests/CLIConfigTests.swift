@@ -29,7 +29,7 @@ final class CLIConfigTests: XCTestCase {
             result.stdoutLines.compactMap { $0.split(separator: " ").first.map(String.init) },
             [
                 "port", "host", "mode", "timeout", "max-frame", "max-clients", "workers", "drain-timeout", "io",
-                "metrics-port", "metrics-host", "proxy-protocol", "proxy-trusted", "log-level",
+                "metrics-port", "metrics-host", "proxy-protocol", "proxy-trusted", "log-level", "transport", "udp-rate",
             ])
         // No port anywhere: shown, not an error.
         XCTAssertEqual(rows["port"]?.value, "none")
