@@ -42,6 +42,12 @@ struct EchoLoadTestCommand: ParsableCommand {
     static let threads = CommandValue<Int>.option(
         "threads", .integer(.loadTestThreads, placeholder: "n"), default: 1,
         help: "Event-loop threads to spread the connections over.")
+    static let transport = CommandValue<LoadTestTransport>.option(
+        "transport", .choice(placeholder: "transport"), default: .tcp,
+        help: "tcp, or udp: --clients sockets send --messages sequence-numbered datagrams each (docs/udp.md).")
+    static let maxLoss = CommandValue<Double>.option(
+        "max-loss", .decimal(.loadTestMaxLoss, placeholder: "percent"), default: 0,
+        help: "With --transport udp: the loss (percent of datagrams sent) still a success; 0: any loss fails (74).")
     static let json = CommandFlag(
         name: "json", help: "Print one JSON object (results and every input parameter) instead of the summary.")
 
@@ -49,7 +55,7 @@ struct EchoLoadTestCommand: ParsableCommand {
         command: "echo-load-test",
         arguments: [
             host, port, clients, messages, concurrency, payloadSize, mode, duration, rate, connectRate, timeout,
-            threads, json,
+            threads, transport, maxLoss, json,
         ])
 
     static let configuration = CommandConfiguration(
@@ -97,6 +103,10 @@ struct EchoLoadTestCommand: ParsableCommand {
 
     func run() throws {
         let options = try options()
+        let parsedOptions = try Self.syntax.parse(arguments, helpFor: Self.self)
+        if try parsedOptions.value(Self.transport, default: .tcp) == .udp {
+            return try runUDP(options, maxLoss: try parsedOptions.value(Self.maxLoss, default: 0), parsedOptions)
+        }
         let report: LoadTestReport
         do {
             report = try LoadTest(options: options).run(progress: isatty(2) == 1, stoppingOn: [SIGINT, SIGTERM])
@@ -112,6 +122,27 @@ struct EchoLoadTestCommand: ParsableCommand {
             if error.kind == .interrupted, let signal = error.signal {
                 throw TrustError.interrupted(signal: signal, message: "echo-load-test: \(error.message)")
             }
+            throw TrustError(
+                kind: error.kind, message: "echo-load-test: \(error.message)", errno: error.errno,
+                operation: error.operation)
+        }
+    }
+}
+
+extension EchoLoadTestCommand {
+    /// `--transport udp`: UDPLoadTest (Sources/TrustCore/LoadTest/UDPLoadTest.swift).
+    fileprivate func runUDP(_ options: LoadTestOptions, maxLoss: Double, _ parsed: ParsedArguments) throws {
+        let report: UDPLoadReport
+        do {
+            report = try UDPLoadTest(options: options, maxLoss: maxLoss).run()
+        } catch {
+            throw TrustError(
+                kind: error.kind, message: "echo-load-test: \(error.message)", errno: error.errno,
+                operation: error.operation)
+        }
+        StandardOutput.line(parsed.isSet(Self.json) ? report.json : report.summary)
+        try StandardOutput.flush()
+        if let error = report.error {
             throw TrustError(
                 kind: error.kind, message: "echo-load-test: \(error.message)", errno: error.errno,
                 operation: error.operation)

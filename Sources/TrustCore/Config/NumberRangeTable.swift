@@ -62,6 +62,7 @@ extension NumberRange {
     public static let loadTestConnectRate = perSecond("connections/s")
     public static let loadTestTimeout = seconds
     public static let loadTestThreads = integer("integer", 1...256)
+    public static let loadTestMaxLoss = NumberRange(.decimal, unit: "percent", minimum: 0, maximum: 100)
 
     /// The table as (command, setting, range), in the order docs/configuration.md lists it.
     public static let table: [(command: String, setting: String, range: NumberRange)] = [
@@ -86,5 +87,6 @@ extension NumberRange {
         ("echo-load-test", "--connect-rate", loadTestConnectRate),
         ("echo-load-test", "--timeout", loadTestTimeout),
         ("echo-load-test", "--threads", loadTestThreads),
+        ("echo-load-test", "--max-loss", loadTestMaxLoss),
     ]
 }
