@@ -105,6 +105,20 @@ final class UDPEchoTests: XCTestCase {
         XCTAssertEqual(try server.stop(), 0)
     }
 
+    /// Over IPv6 a datagram can be longer than 65507 bytes: it is cut by the
+    /// kernel to the slot, counted as truncated and not echoed.
+    func testIPv6DatagramOver65507BytesIsCountedTruncatedAndNotEchoed() throws {
+        let server = try startEchoServer(["--transport", "udp", "--metrics-port", "0"], host: "::1")
+        let started = try XCTUnwrap(server.log.waitForEntry(event: "server_started"))
+        let metricsPort = UInt16(try XCTUnwrap(started.integer("metrics_port")))
+        let out = try UDPPythonClient.run("oversize", host: "::1", port: server.port, ["65508"])
+        XCTAssertEqual(out["answers"] as? Int, 0)
+        let metrics = try UDPPythonClient.scrape(metricsPort)
+        XCTAssertEqual(metrics["trustctl_udp_datagrams_dropped_total{reason=\"truncated\"}"], 1)
+        XCTAssertEqual(metrics["trustctl_udp_datagrams_sent_total"], 0)
+        XCTAssertEqual(try server.stop(), 0)
+    }
+
     func testIPv6LoopbackEcho() throws {
         let server = try startEchoServer(["--transport", "udp"], host: "::1")
         let out = try UDPPythonClient.run("sizes", host: "::1", port: server.port, ["5", "1400"])

@@ -72,6 +72,10 @@ enum UDPPythonClient {
             other.sendto(b'other', (host, port))
             data, _ = other.recvfrom(70000)
             out['other'] = data.decode()
+        elif mode == 'oversize':
+            s = sock()
+            s.sendto(b'x' * int(args[0]), (host, port))
+            out['answers'] = len(drain(s, 0.5))
         elif mode == 'to':
             s = sock(); s.settimeout(5)
             s.sendto(b'where', (args[0], port))
