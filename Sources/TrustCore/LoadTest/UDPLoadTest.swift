@@ -22,7 +22,8 @@ import Foundation
 /// (`--rate R`, the natural mode for UDP): R datagrams/s in total,
 /// round-robin over the sockets, whatever comes back; `--duration S` then
 /// sends R × S datagrams. After the last send, echoes are awaited for
-/// `--timeout` at most.
+/// `--timeout` at most. In the closed loop, `--duration S` stops sending
+/// after S seconds (or after clients × messages, whichever comes first).
 public struct UDPLoadTest: Sendable {
     public let options: LoadTestOptions
     /// Largest loss (percent of sent) still a success; 0: any loss fails.
@@ -44,9 +45,6 @@ public struct UDPLoadTest: Sendable {
             throw .usage(
                 "--clients: \(options.clients) is out of range with --transport udp: expected integer 1-\(UDPLoadTest.maxSockets) (one socket each)"
             )
-        }
-        if options.duration != nil && options.rate == nil {
-            throw .usage("--duration needs --rate with --transport udp (open loop)")
         }
         if !(0...100).contains(maxLoss) {
             throw .usage("--max-loss: \(maxLoss) is out of range: expected percent 0-100")
@@ -161,6 +159,8 @@ struct UDPLoadRun {
         let started = MonotonicClock.nanoseconds()
         let timeoutNs = Int64(min(options.timeout, 604_800) * 1e9)
         let intervalNs = options.rate.map { Int64(max(1e9 / $0, 1)) }
+        // Closed loop with --duration: no new datagram after this.
+        let endNs = options.duration.map { started &+ Int64(min($0, 604_800) * 1e9) } ?? Int64.max
         var lastSend = started
         var pollSet = sockets.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
         while true {
@@ -176,7 +176,7 @@ struct UDPLoadRun {
             } else {
                 for index in 0..<sockets.count {
                     if inFlight[index] >= 0 && now >= deadline[index] { inFlight[index] = -1 }  // lost
-                    if inFlight[index] < 0 && nextPerSocket[index] < options.messages {
+                    if inFlight[index] < 0 && nextPerSocket[index] < options.messages && now < endNs {
                         let sequence = nextPerSocket[index] * sockets.count + index
                         nextPerSocket[index] += 1
                         inFlight[index] = sequence
@@ -187,8 +187,11 @@ struct UDPLoadRun {
                 }
             }
             let allSent = tally.sent >= total
-            if allSent && (tally.received >= tally.sent || now - lastSend >= timeoutNs) { break }
-            if intervalNs == nil && allSent && !inFlight.contains(where: { $0 >= 0 }) { break }
+            if intervalNs != nil {
+                if allSent && (tally.received >= tally.sent || now - lastSend >= timeoutNs) { break }
+            } else if (allSent || now >= endNs) && !inFlight.contains(where: { $0 >= 0 }) {
+                break
+            }
             var waitMs: Int32 = 10
             if let intervalNs, !allSent {
                 let due = started &+ Int64(tally.sent) &* intervalNs
