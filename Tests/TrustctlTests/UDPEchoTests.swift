@@ -156,6 +156,48 @@ final class UDPEchoTests: XCTestCase {
         XCTAssertEqual(stopped.integer("datagrams_out"), 1)
     }
 
+    /// SIGTERM during a stream of datagrams: exit 0, and every datagram the
+    /// server took in was answered or counted as dropped (the drain answers
+    /// what was queued, it does not lose it).
+    func testSigtermDuringTrafficAnswersWhatWasReceived() throws {
+        let server = try startEchoServer(["--transport", "udp", "--udp-rate", "0", "--metrics-port", "0"])
+        let started = try XCTUnwrap(server.log.waitForEntry(event: "server_started"))
+        let metricsPort = UInt16(try XCTUnwrap(started.integer("metrics_port")))
+        let sender = Process()
+        sender.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        sender.arguments = [
+            "python3", "-c",
+            """
+            import socket, sys, time
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.setblocking(False)
+            end = time.time() + 3
+            while time.time() < end:
+                try:
+                    s.sendto(b'd' * 200, ('127.0.0.1', int(sys.argv[1])))
+                except (BlockingIOError, ConnectionRefusedError):
+                    time.sleep(0.001)
+            """,
+            String(server.port),
+        ]
+        try sender.run()
+        defer {
+            sender.terminate()
+            sender.waitUntilExit()
+        }
+        // Traffic is flowing before the signal, so the drain has something to answer.
+        XCTAssertTrue(
+            waitUntil(timeout: 10) {
+                ((try? UDPPythonClient.scrape(metricsPort))?["trustctl_udp_datagrams_received_total"] ?? 0) > 100
+            })
+        XCTAssertEqual(try server.stop(timeout: 15), 0)
+        let stopped = try XCTUnwrap(server.log.waitForEntry(event: "server_stopped"))
+        let received = try XCTUnwrap(stopped.integer("datagrams_in"))
+        XCTAssertGreaterThan(received, 0)
+        XCTAssertEqual(
+            received, (stopped.integer("datagrams_out") ?? -1) + (stopped.integer("datagrams_dropped") ?? -1))
+    }
+
     func testUDPOnlyBindsNoTCPListener() throws {
         let server = try startEchoServer(["--transport", "udp"])
         XCTAssertThrowsError(try server.connect(), "a TCP connect must be refused")
