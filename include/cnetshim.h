@@ -586,6 +586,91 @@ static inline uint32_t cnet_uring_user_data_slot(uint64_t user_data) {
     return (uint32_t)user_data;
 }
 
+
+/* ------------------------------------------------------------------------
+ * UDP (Sources/CNetShim/cnet_udp.c)
+ *
+ * Datagram sockets for the UDP echo (RFC 862 §2): bind with the destination
+ * address of each datagram reported (IP_PKTINFO / IPV6_RECVPKTINFO), and
+ * batched receive and send (recvmmsg / sendmmsg) over caller-owned slots,
+ * so that a reply from a wildcard bind leaves from the address the datagram
+ * was sent to.  No allocation: the kernel structures for one batch live on
+ * the stack of the call (at most CNET_UDP_BATCH_MAX datagrams per call).
+ * ------------------------------------------------------------------------ */
+
+/* The most datagrams one cnet_udp_recv_batch / cnet_udp_send_batch moves. */
+#define CNET_UDP_BATCH_MAX 64
+/* The largest UDP payload over IPv4 (65535 - 20 - 8). */
+#define CNET_UDP_MAX_PAYLOAD 65507
+
+/* cnet_udp_dgram.flags: the datagram was longer than the slot's capacity;
+ * len holds its real length, only the first cap bytes are in buf. */
+#define CNET_UDP_TRUNCATED 0x1
+/* cnet_udp_dgram.flags: local holds the destination address (pktinfo). */
+#define CNET_UDP_HAS_LOCAL 0x2
+
+/*
+ * One datagram slot, owned by the caller.  For a receive: buf/cap are the
+ * caller's buffer; the call fills len, peer (source), local (destination,
+ * from pktinfo, with its interface index) and flags.  For a send: buf/len
+ * are the payload, peer the destination; when flags has CNET_UDP_HAS_LOCAL
+ * the datagram leaves from local (and ifindex), else the kernel chooses.
+ * So a received slot can be sent back as it is: that is an echo.
+ */
+struct cnet_udp_dgram {
+    void *buf;
+    size_t cap;
+    size_t len;
+    struct sockaddr_storage peer;
+    socklen_t peer_len;
+    struct sockaddr_storage local;
+    socklen_t local_len;
+    int ifindex;
+    int flags;
+};
+
+/* cnet_udp_bind: also set SO_REUSEPORT (never SO_REUSEADDR: UDP has no
+ * TIME_WAIT, and on UDP it would let a second server share the port), and
+ * CNET_NONBLOCK to leave the socket non-blocking. */
+#define CNET_UDP_REUSEPORT CNET_LISTEN_REUSEPORT
+
+/*
+ * Create a UDP socket bound to addr: SO_REUSEPORT when
+ * CNET_UDP_REUSEPORT, IPv6 sockets dual-stack (IPV6_V6ONLY off, so "::"
+ * also takes IPv4), destination-address reporting on (cnet_udp_enable_pktinfo),
+ * close-on-exec.  *bound_port (may be NULL) receives the real port.
+ * Returns the descriptor.
+ */
+int cnet_udp_bind(const struct sockaddr *addr, socklen_t len, int flags, uint16_t *bound_port);
+
+/* cnet_resolve(host, port, passive=1) followed by cnet_udp_bind. */
+int cnet_udp_bind_host(const char *host, uint16_t port, int flags, uint16_t *bound_port);
+
+/* Turn on IP_PKTINFO (AF_INET) or IPV6_RECVPKTINFO (AF_INET6, which also
+ * covers IPv4 datagrams on a dual-stack socket, reported v4-mapped). */
+int cnet_udp_enable_pktinfo(int fd);
+
+/*
+ * Receive up to count (<= CNET_UDP_BATCH_MAX) datagrams without blocking
+ * (recvmmsg, MSG_DONTWAIT) into d[0..count).  Returns how many (>= 1),
+ * -EAGAIN when none is queued, or -errno.  A datagram longer than its
+ * slot is cut to cap bytes and marked CNET_UDP_TRUNCATED, len its real size.
+ */
+int cnet_udp_recv_batch(int fd, struct cnet_udp_dgram *d, int count);
+
+/*
+ * Send d[0..count) (count <= CNET_UDP_BATCH_MAX) without blocking
+ * (sendmmsg, MSG_DONTWAIT | MSG_NOSIGNAL), each to its peer and from its
+ * local address when it has one.  Returns how many were sent (>= 1; fewer
+ * than count when the next one failed: call again from there), or -errno
+ * for the first datagram (-EAGAIN: the send buffer is full).
+ */
+int cnet_udp_send_batch(int fd, const struct cnet_udp_dgram *d, int count);
+
+/* One datagram (sendto) to addr, without blocking; for clients and tests. */
+ssize_t cnet_udp_send_to(int fd, const void *buf, size_t len, const struct sockaddr *addr,
+                         socklen_t addr_len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -30,7 +30,7 @@ BENCH_ARGS ?=
 BENCH_REQUIRE ?=
 PYTHON3 ?= python3
 
-.PHONY: bench bench-quick bench-tools bench-nio bench-trustctl
+.PHONY: bench bench-quick bench-tools bench-nio bench-trustctl bench-udp
 
 $(BENCH_C_OUT)/echo_server: $(BENCH_DIR)/c/echo_server.c
 	@mkdir -p $(BENCH_C_OUT)
@@ -45,7 +45,13 @@ $(BENCH_C_OUT)/uring_echo_server: $(BENCH_DIR)/c/uring_echo_server.c
 	@mkdir -p $(BENCH_C_OUT)
 	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ $< -luring
 
-bench-tools: $(BENCH_C_OUT)/echo_server $(BENCH_C_OUT)/echo_client $(BENCH_C_OUT)/uring_echo_server
+# The UDP reference (recvmmsg/sendmmsg), for make bench-udp.
+$(BENCH_C_OUT)/udp_echo_server: $(BENCH_DIR)/c/udp_echo_server.c
+	@mkdir -p $(BENCH_C_OUT)
+	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ $<
+
+bench-tools: $(BENCH_C_OUT)/echo_server $(BENCH_C_OUT)/echo_client $(BENCH_C_OUT)/uring_echo_server \
+	$(BENCH_C_OUT)/udp_echo_server
 
 bench-trustctl:
 	$(SWIFT) build -c release --product trustctl
@@ -62,6 +68,13 @@ bench: bench-tools
 	$(if $(findstring nio,$(BENCH_SERVERS)),$(MAKE) --no-print-directory bench-nio)
 	$(PYTHON3) $(BENCH_DIR)/run_bench.py --runs $(RUNS) --window $(WINDOW) --warmup $(WARMUP) \
 		--servers $(BENCH_SERVERS) $(if $(BENCH_REQUIRE),--require $(BENCH_REQUIRE)) $(BENCH_ARGS)
+	$(PYTHON3) $(BENCH_DIR)/udp_bench.py --runs $(RUNS) --window $(WINDOW) --warmup $(WARMUP)
+
+# The UDP echo alone (docs/udp.md): trustctl (io_uring, epoll), the C
+# recvmmsg reference and socat, 64 B, 1 and 100 client sockets.
+bench-udp: $(BENCH_C_OUT)/udp_echo_server
+	-$(MAKE) --no-print-directory bench-trustctl
+	$(PYTHON3) $(BENCH_DIR)/udp_bench.py --runs $(RUNS) --window $(WINDOW) --warmup $(WARMUP)
 
 bench-quick: bench-tools
 	-$(MAKE) --no-print-directory bench-trustctl

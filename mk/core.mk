@@ -13,7 +13,7 @@ ENTRY_POINTS := trustctl echo-client echo-load-test
 # asks for the GNU interfaces it uses itself.
 CNET_VERSION := 0.1.0
 CNET_BUILD := .build/cnetshim
-CNET_OBJ := $(CNET_BUILD)/cnetshim.o $(CNET_BUILD)/cnet_uring.o
+CNET_OBJ := $(CNET_BUILD)/cnetshim.o $(CNET_BUILD)/cnet_uring.o $(CNET_BUILD)/cnet_udp.o
 CNET_LIB := $(CNET_BUILD)/libcnetshim.a
 CNET_CFLAGS := -std=c11 -O2 -fPIC -Wall -Wextra -pedantic -Iinclude
 

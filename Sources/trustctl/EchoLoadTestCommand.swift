@@ -54,6 +54,12 @@ struct EchoLoadTestCommand: ParsableCommand {
         help:
             "IO backend of the load tester: auto takes io_uring where the kernel allows it, else epoll (default: $TRUST_ECHO_IO, else auto)."
     )
+    static let transport = CommandValue<LoadTestTransport>.option(
+        "transport", .choice(placeholder: "transport"), default: .tcp,
+        help: "tcp, or udp: --clients sockets send --messages sequence-numbered datagrams each (docs/udp.md).")
+    static let maxLoss = CommandValue<Double>.option(
+        "max-loss", .decimal(.loadTestMaxLoss, placeholder: "percent"), default: 0,
+        help: "With --transport udp: the loss (percent of datagrams sent) still a success; 0: any loss fails (74).")
     static let json = CommandFlag(
         name: "json", help: "Print one JSON object (results and every input parameter) instead of the summary.")
 
@@ -61,7 +67,7 @@ struct EchoLoadTestCommand: ParsableCommand {
         command: "echo-load-test",
         arguments: [
             host, port, clients, messages, concurrency, payloadSize, mode, duration, rate, connectRate, timeout,
-            threads, proxyProtocol, reconnect, io, json,
+            threads, proxyProtocol, reconnect, io, transport, maxLoss, json,
         ] + tlsArguments)
 
     static let configuration = CommandConfiguration(
@@ -118,13 +124,22 @@ struct EchoLoadTestCommand: ParsableCommand {
     }
 
     func validate() throws {
-        _ = try options()
+        let options = try options()
+        let parsed = try Self.syntax.parse(arguments, helpFor: Self.self)
+        if try parsed.value(Self.transport, default: .tcp) == .udp
+            && (options.tls != nil || options.proxyHeader != nil || options.reconnect)
+        {
+            throw ValidationError("--transport udp: --tls, --proxy-protocol and --reconnect are TCP options")
+        }
     }
 
     func run() throws {
         var options = try options()
         let parsed = try Self.syntax.parse(arguments, helpFor: Self.self)
         if parsed.values[Self.io.name] == nil { options.io = try Self.ioFromEnvironment() }
+        if try parsed.value(Self.transport, default: .tcp) == .udp {
+            return try runUDP(options, maxLoss: try parsed.value(Self.maxLoss, default: 0), parsed)
+        }
         let report: LoadTestReport
         do {
             report = try LoadTest(options: options).run(progress: isatty(2) == 1, stoppingOn: [SIGINT, SIGTERM])
@@ -139,6 +154,27 @@ struct EchoLoadTestCommand: ParsableCommand {
             if error.kind == .interrupted, let signal = error.signal {
                 throw TrustError.interrupted(signal: signal, message: "echo-load-test: \(error.message)")
             }
+            throw TrustError(
+                kind: error.kind, message: "echo-load-test: \(error.message)", errno: error.errno,
+                operation: error.operation)
+        }
+    }
+}
+
+extension EchoLoadTestCommand {
+    /// `--transport udp`: UDPLoadTest (Sources/TrustCore/LoadTest/UDPLoadTest.swift).
+    fileprivate func runUDP(_ options: LoadTestOptions, maxLoss: Double, _ parsed: ParsedArguments) throws {
+        let report: UDPLoadReport
+        do {
+            report = try UDPLoadTest(options: options, maxLoss: maxLoss).run()
+        } catch {
+            throw TrustError(
+                kind: error.kind, message: "echo-load-test: \(error.message)", errno: error.errno,
+                operation: error.operation)
+        }
+        StandardOutput.line(parsed.isSet(Self.json) ? report.json : report.summary)
+        try StandardOutput.flush()
+        if let error = report.error {
             throw TrustError(
                 kind: error.kind, message: "echo-load-test: \(error.message)", errno: error.errno,
                 operation: error.operation)

@@ -29,7 +29,7 @@ final class CLIConfigTests: XCTestCase {
             result.stdoutLines.compactMap { $0.split(separator: " ").first.map(String.init) },
             [
                 "port", "host", "mode", "timeout", "max-frame", "max-clients", "workers", "drain-timeout", "io",
-                "metrics-port", "metrics-host", "proxy-protocol", "proxy-trusted",
+                "metrics-port", "metrics-host", "proxy-protocol", "proxy-trusted", "transport", "udp-rate",
                 "tls-cert", "tls-key", "tls-client-ca", "tls-handshake-timeout", "log-level",
             ])
         // No port anywhere: shown, not an error.

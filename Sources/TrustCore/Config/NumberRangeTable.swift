@@ -37,6 +37,8 @@ extension NumberRange {
     public static let workers = integer("integer", 1...1024)
     public static let drainTimeout = seconds(zeroMeans: "close at once")
     public static let tlsHandshakeTimeout = seconds
+    public static let udpRate = NumberRange(
+        .decimal, unit: "datagrams/s", minimum: 0.001, maximum: 100_000_000, zeroMeans: "no limit")
 
     // MARK: echo-client
 
@@ -61,6 +63,7 @@ extension NumberRange {
     public static let loadTestConnectRate = perSecond("connections/s")
     public static let loadTestTimeout = seconds
     public static let loadTestThreads = integer("integer", 1...256)
+    public static let loadTestMaxLoss = NumberRange(.decimal, unit: "percent", minimum: 0, maximum: 100)
 
     /// The table as (command, setting, range), in the order docs/configuration.md lists it.
     public static let table: [(command: String, setting: String, range: NumberRange)] = [
@@ -71,6 +74,7 @@ extension NumberRange {
         ("echo-server", "workers", workers),
         ("echo-server", "drain-timeout", drainTimeout),
         ("echo-server", "tls-handshake-timeout", tlsHandshakeTimeout),
+        ("echo-server", "udp-rate", udpRate),
         ("echo-client", "<port>", clientPort),
         ("echo-client", "--payload-size", clientPayloadSize),
         ("echo-client", "--timeout", clientTimeout),
@@ -85,5 +89,6 @@ extension NumberRange {
         ("echo-load-test", "--connect-rate", loadTestConnectRate),
         ("echo-load-test", "--timeout", loadTestTimeout),
         ("echo-load-test", "--threads", loadTestThreads),
+        ("echo-load-test", "--max-loss", loadTestMaxLoss),
     ]
 }

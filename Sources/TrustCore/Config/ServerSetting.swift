@@ -58,6 +58,12 @@ public enum ServerSetting {
     public static let tlsHandshakeTimeout = Setting<Double>(
         "tls-handshake-timeout", .decimal(.tlsHandshakeTimeout, placeholder: "seconds"), default: { 10 },
         help: "Close a connection whose TLS handshake has not completed in this time.")
+    public static let transport = Setting<ServiceTransport>(
+        "transport", .choice(placeholder: "transport"), default: { .tcp },
+        help: "Serve TCP, UDP (RFC 862 §2) or both on the same host and port (docs/udp.md).")
+    public static let udpRate = Setting<Double>(
+        "udp-rate", .decimal(.udpRate, placeholder: "datagrams/s"), default: { 1000 },
+        help: "UDP datagrams echoed per second to one source address, burst one second's worth; 0: no limit.")
     public static let logLevel = Setting<Logger.Level>(
         "log-level", .choice(placeholder: "level"), default: { .info }, environment: "TRUST_LOG_LEVEL",
         help: "Least severe log line written.")
@@ -65,7 +71,8 @@ public enum ServerSetting {
     /// Every setting, in the order `config show` and the help list them.
     public static let all: [any AnySetting] = [
         port, host, mode, timeout, maxFrame, maxClients, workers, drainTimeout, io, metricsPort, metricsHost,
-        proxyProtocol, proxyTrusted, tlsCert, tlsKey, tlsClientCA, tlsHandshakeTimeout, logLevel,
+        proxyProtocol, proxyTrusted, transport, udpRate, tlsCert, tlsKey, tlsClientCA, tlsHandshakeTimeout,
+        logLevel,
     ]
 
     /// The declaration named `name` (a flag without dashes, a config.json key).

@@ -57,6 +57,10 @@ public struct ServerSettings: Sendable, Equatable {
     public var tlsKey: String? { self[ServerSetting.tlsKey].path }
     public var tlsClientCA: String? { self[ServerSetting.tlsClientCA].path }
     public var tlsHandshakeTimeout: Double { self[ServerSetting.tlsHandshakeTimeout] }
+    /// Which sockets the server binds (docs/udp.md).
+    public var transport: ServiceTransport { self[ServerSetting.transport] }
+    /// UDP datagrams per second echoed to one source address; 0 = no limit.
+    public var udpRate: Double { self[ServerSetting.udpRate] }
 
     // MARK: By declaration
 

@@ -149,5 +149,7 @@ extension ServiceOptions {
         metricsHost = settings.metricsHost
         proxyProtocol = settings.proxyProtocol
         proxyTrusted = settings.proxyTrusted
+        transport = settings.transport
+        udpRate = settings.udpRate
     }
 }

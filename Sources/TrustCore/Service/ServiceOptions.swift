@@ -24,6 +24,10 @@ public struct ServiceOptions: Sendable {
     public var proxyTrusted: ProxyTrustedNetworks = .loopback
     /// Serve TLS with these files (docs/tls.md); nil: plain TCP.
     public var tls: TLSServerConfiguration? = nil
+    /// TCP, UDP or both on host and port (docs/udp.md).
+    public var transport: ServiceTransport = .tcp
+    /// UDP datagrams/s echoed to one source address; 0 = no limit.
+    public var udpRate: Double = 1000
 
     public init(
         host: String, port: UInt16, idleTimeout: Double, maxClients: Int, workers: Int, drainTimeout: Double

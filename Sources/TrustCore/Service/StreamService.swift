@@ -22,6 +22,9 @@ public final class StreamService<Handler: StreamHandler> {
     private let onHangup: @Sendable () -> Void
     private let state = ServiceState()
     private var counters: [WorkerCounters] = []
+    /// The UDP echo's (transport udp or both), for metrics and totals.
+    private var datagramCounters: DatagramCounters?
+    private var datagramWaker: EventLoop.Waker?
 
     /// - Parameters:
     ///   - signals: SIGINT, SIGTERM and SIGHUP as events (activated when the
@@ -52,8 +55,12 @@ public final class StreamService<Handler: StreamHandler> {
         let tlsStore = try options.tls.map { configuration throws(TrustError) in
             try TLSContextStore(configuration)
         }
-        let (listeners, bound) = try listen()
+        var (listeners, bound) = options.transport.servesTCP ? try listen() : ([], options.port)
         defer { if options.inheritedListeners.isEmpty { for fd in listeners { _ = cnet_close(fd) } } }
+        // UDP on the same host and port (port 0: the one TCP got, or a free one).
+        let udp = options.transport.servesUDP ? try DatagramSocket.bind(host: options.host, port: bound) : nil
+        defer { if let udp { _ = cnet_close(udp.fd) } }
+        if let udp { bound = udp.port }
 
         let backend = try options.io.resolve()
         let finished = try EventLoop()
@@ -61,7 +68,7 @@ public final class StreamService<Handler: StreamHandler> {
             try MetricsEndpoint(host: options.metricsHost, port: port, loop: finished)
         }
         var workers: [StreamWorker<Handler>] = []
-        for index in 0..<options.workers {
+        for index in 0..<(options.transport.servesTCP ? options.workers : 0) {
             workers.append(
                 try StreamWorker(
                     index: index, handler: handler, listeners: listeners, options: options, backend: backend,
@@ -71,6 +78,21 @@ public final class StreamService<Handler: StreamHandler> {
         counters = workers.map(\.io.counters)
         let finishedWaker = finished.waker
         let state = self.state
+        let datagram = try udp.map { udp throws(TrustError) in
+            try DatagramWorker(fd: udp.fd, rate: options.udpRate, backend: backend, state: state, logger: logger)
+        }
+        datagramCounters = datagram?.counters
+        datagramWaker = datagram?.waker
+        if let datagram {
+            LoopThread.start(name: "udp", handing: datagram, onExit: { finishedWaker.wake() }) { worker in
+                do throws(TrustError) {
+                    try worker.run()
+                } catch {
+                    state.fail(error)
+                }
+            }
+        }
+        let loops = workers.count + (datagram == nil ? 0 : 1)
         for worker in workers {
             let body: @Sendable (StreamWorker<Handler>) -> Void = { worker in
                 do throws(TrustError) {
@@ -83,10 +105,10 @@ public final class StreamService<Handler: StreamHandler> {
         }
         // Ready means every worker's loop exists (an io_uring ring is set up
         // on its worker's thread): a worker that cannot start fails the start.
-        state.waitForWorkersSetUp(workers.count)
+        state.waitForWorkersSetUp(loops)
         if let failure = state.failure {
             stopWorkers(workers)
-            waitForWorkers(workers.count, finished: finished)
+            waitForWorkers(loops, finished: finished)
             throw failure
         }
         try signals.activate()
@@ -98,7 +120,9 @@ public final class StreamService<Handler: StreamHandler> {
             "timeout_s": .stringConvertible(options.idleTimeout),
             "drain_timeout_s": .stringConvertible(options.drainTimeout),
             "fd_limit": .stringConvertible(options.descriptorLimit), "io": "\(backend.rawValue)",
+            "transport": "\(options.transport.logName)",
         ]
+        if udp != nil { fields["udp_rate"] = .stringConvertible(options.udpRate) }
         if !options.inheritedListeners.isEmpty {
             // Socket activation: the supervisor bound these; --host and --port were not used.
             fields["listeners"] = "inherited"
@@ -119,16 +143,24 @@ public final class StreamService<Handler: StreamHandler> {
         let build = BuildInfo(version: MetricsEndpoint.version, labels: [("io_backend", backend.rawValue)])
         let startTime = Double(MetricsEndpoint.unixTime())
         let outcome = coordinate(
-            workers: workers, finished: finished, endpoint: endpoint, tls: tlsStore,
+            workers: workers, loops: loops, finished: finished, endpoint: endpoint, tls: tlsStore,
             render: { MetricsExposition.render(self.metricsSnapshot(), build: build, startTime: startTime) },
             onStopping: onStopping)
         if let failure = state.failure { throw failure }
         if case .interrupted = outcome { return outcome }
 
         let totals = self.totals
+        var stopped: Logger.Metadata = [:]
+        if let datagramCounters {
+            stopped["datagrams_in"] = .stringConvertible(datagramCounters.value(.received))
+            stopped["datagrams_out"] = .stringConvertible(datagramCounters.value(.sent))
+            stopped["datagrams_dropped"] = .stringConvertible(datagramCounters.droppedTotal)
+            stopped["udp_bytes_in"] = .stringConvertible(datagramCounters.value(.bytesIn))
+            stopped["udp_bytes_out"] = .stringConvertible(datagramCounters.value(.bytesOut))
+        }
         logger.info(
             "server_stopped",
-            metadata: [
+            metadata: stopped.merging([
                 "connections": .stringConvertible(totals.accepted), "refused": .stringConvertible(totals.refused),
                 "shed": .stringConvertible(totals.shed),
                 "forced_closes": .stringConvertible(totals.forcedCloses),
@@ -136,7 +168,7 @@ public final class StreamService<Handler: StreamHandler> {
                 "bytes_out": .stringConvertible(totals.bytesOut), "frames": .stringConvertible(totals.frames),
                 "log_lines_dropped": .stringConvertible(TrustLogging.droppedLines(for: logger)),
                 "duration_ms": .stringConvertible(MonotonicClock.coarseMilliseconds() - started),
-            ])
+            ]) { _, core in core })
         return outcome
     }
 
@@ -165,6 +197,11 @@ public final class StreamService<Handler: StreamHandler> {
         snapshot.tlsHandshakes = totals.tlsHandshakes
         snapshot.tlsHandshakeFailures = totals.tlsHandshakeFailures
         snapshot.logLinesDropped = TrustLogging.droppedLines(for: logger)
+        if let datagramCounters {
+            snapshot.udpDatagramsReceived = datagramCounters.value(.received)
+            snapshot.udpDatagramsSent = datagramCounters.value(.sent)
+            snapshot.udpDatagramsDropped = datagramCounters.droppedByReason
+        }
         return snapshot
     }
 
@@ -181,7 +218,8 @@ public final class StreamService<Handler: StreamHandler> {
     /// The coordinator's loop: signals, worker completions and the metrics
     /// endpoint's sockets as events. `/readyz` turns 503 the moment the drain begins.
     private func coordinate(
-        workers: [StreamWorker<Handler>], finished: EventLoop, endpoint: MetricsEndpoint?, tls: TLSContextStore?,
+        workers: [StreamWorker<Handler>], loops: Int, finished: EventLoop, endpoint: MetricsEndpoint?,
+        tls: TLSContextStore?,
         render: () -> [UInt8], onStopping: (Int) -> Void
     ) -> ServiceOutcome {
         guard finished.add(signals.fd, .read, token: 1) == nil else {
@@ -189,7 +227,7 @@ public final class StreamService<Handler: StreamHandler> {
         }
         var stopping = false
         var done = 0
-        while done < workers.count {
+        while done < loops {
             // A failing coordinator loop cannot serve signals: stop the
             // workers and let run() report it.
             let ready: Int
@@ -266,5 +304,6 @@ public final class StreamService<Handler: StreamHandler> {
     private func stopWorkers(_ workers: [StreamWorker<Handler>]) {
         state.requestStop()
         for worker in workers { worker.waker.wake() }
+        datagramWaker?.wake()
     }
 }
