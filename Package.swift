@@ -27,10 +27,14 @@ let package = Package(
             cSettings: [.define("_GNU_SOURCE")],
             linkerSettings: [.linkedLibrary("uring")]
         ),
+        // zlib for the load tester's HdrHistogram V2 (compressed) codec:
+        // Debian's zlib1g-dev, which .ci/run installs.
+        .target(name: "CZlibShim", linkerSettings: [.linkedLibrary("z")]),
         .target(
             name: "TrustCore",
             dependencies: [
                 "CNetShim",
+                "CZlibShim",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]

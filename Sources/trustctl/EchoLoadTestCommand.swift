@@ -50,7 +50,7 @@ struct EchoLoadTestCommand: ParsableCommand {
         arguments: [
             host, port, clients, messages, concurrency, payloadSize, mode, duration, rate, connectRate, timeout,
             threads, json,
-        ])
+        ] + LoadTestMeasuringArguments.all)
 
     static let configuration = CommandConfiguration(
         commandName: "echo-load-test",
@@ -83,6 +83,12 @@ struct EchoLoadTestCommand: ParsableCommand {
             mode: try parsed.value(Self.mode, default: .framed), duration: try parsed.value(Self.duration),
             rate: try parsed.value(Self.rate), connectRate: try parsed.value(Self.connectRate),
             timeout: try parsed.value(Self.timeout, default: 10), threads: try parsed.value(Self.threads, default: 1))
+        var measured = options
+        measured.measuring = try LoadTestMeasuringArguments.measuring(parsed)
+        return try Self.validated(measured)
+    }
+
+    static func validated(_ options: LoadTestOptions) throws -> LoadTestOptions {
         do {
             try options.validate()
         } catch {
@@ -92,22 +98,30 @@ struct EchoLoadTestCommand: ParsableCommand {
     }
 
     func validate() throws {
+        if arguments.first == LoadTestMergeCommand.name { return }
         _ = try options()
     }
 
     func run() throws {
+        if arguments.first == LoadTestMergeCommand.name {
+            try LoadTestMergeCommand.run(Array(arguments.dropFirst()))
+            return
+        }
         let options = try options()
+        let parsed = try Self.syntax.parse(arguments, helpFor: Self.self)
+        let outputs = try LoadTestMeasuringArguments.Outputs(parsed)
         let report: LoadTestReport
         do {
-            report = try LoadTest(options: options).run(progress: isatty(2) == 1, stoppingOn: [SIGINT, SIGTERM])
+            report = try LoadTest(options: options).run(
+                progress: isatty(2) == 1, stoppingOn: [SIGINT, SIGTERM], onInterval: outputs.intervalPrinter)
         } catch {
             throw TrustError(
                 kind: error.kind, message: "echo-load-test: \(error.message)", errno: error.errno,
                 operation: error.operation)
         }
-        let parsed = try Self.syntax.parse(arguments, helpFor: Self.self)
-        StandardOutput.line(parsed.isSet(Self.json) ? report.json : report.summary)
+        StandardOutput.line(parsed.isSet(Self.json) || outputs.jsonStream ? report.json : report.summary)
         try StandardOutput.flush()
+        try outputs.write(report)
         if let error = report.error {
             if error.kind == .interrupted, let signal = error.signal {
                 throw TrustError.interrupted(signal: signal, message: "echo-load-test: \(error.message)")

@@ -60,6 +60,8 @@ extension NumberRange {
     public static let loadTestConnectRate = perSecond("connections/s")
     public static let loadTestTimeout = seconds
     public static let loadTestThreads = integer("integer", 1...256)
+    public static let loadTestInterval = seconds
+    public static let loadTestWarmup = seconds
 
     /// The table as (command, setting, range), in the order docs/configuration.md lists it.
     public static let table: [(command: String, setting: String, range: NumberRange)] = [
@@ -83,5 +85,7 @@ extension NumberRange {
         ("echo-load-test", "--connect-rate", loadTestConnectRate),
         ("echo-load-test", "--timeout", loadTestTimeout),
         ("echo-load-test", "--threads", loadTestThreads),
+        ("echo-load-test", "--interval", loadTestInterval),
+        ("echo-load-test", "--warmup", loadTestWarmup),
     ]
 }

@@ -19,7 +19,17 @@ public struct LatencyRecorder: Sendable {
         histogram.record(min(micros, LatencyRecorder.highestMicroseconds))
     }
 
-    mutating func add(_ other: LatencyRecorder) { histogram.add(other.histogram) }
+    /// `count` samples of `microseconds` (a decoded histogram's bucket).
+    mutating func record(microseconds: UInt64, count: UInt64) {
+        histogram.record(min(microseconds, LatencyRecorder.highestMicroseconds), count: count)
+    }
+
+    public mutating func add(_ other: LatencyRecorder) { histogram.add(other.histogram) }
+
+    /// Percentile `p` (0-100) in microseconds, 0 without samples.
+    public func value(atPercentile p: Double) -> UInt64 {
+        histogram.totalCount > 0 ? histogram.valueAtPercentile(p) : 0
+    }
 
     public var count: UInt64 { histogram.totalCount }
 

@@ -43,6 +43,7 @@ extension LoadTestEngine {
         slots[s].sent = 0
         slots[s].received = 0
         slots[s].phase = .inFlight
+        slots[s].sentAt = now
         timeouts.append(Int32(s), at: now)
         slots[s].timed = true
         send(s)
@@ -104,8 +105,7 @@ extension LoadTestEngine {
 
     private func complete(_ s: Int) {
         untime(s)
-        tally.ok += 1
-        tally.latency.record(nanoseconds: now - slots[s].startedAt)
+        recordCompletion(s)
         slots[s].message += 1
         if slots[s].message >= options.messages {
             endSession(s)

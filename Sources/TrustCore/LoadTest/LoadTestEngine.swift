@@ -59,6 +59,8 @@ final class LoadTestEngine {
     private var publishedFailed = 0
 
     var tally = LoadTestTally()
+    /// Warm-up and intervals (LoadTestEngine+Measuring.swift).
+    var measure = LoadEngineMeasure()
 
     init(
         options: LoadTestOptions, share: Share, address: sockaddr_storage, addressLength: socklen_t,
@@ -100,6 +102,7 @@ final class LoadTestEngine {
         now = MonotonicClock.nanoseconds()
         deadline = LoadSchedule.adding(start, schedule.runNs)
         if progress != nil { nextProgressAt = now + LoadTestEngine.progressIntervalNs }
+        beginMeasuring()
         connectAllowedAt = now
         for s in 0..<share.slots { waiting.push(Int32(s)) }
         // A stop requested before this loop started has already woken it.
@@ -124,8 +127,10 @@ final class LoadTestEngine {
             sendScheduled()
             startWaiting()
             if now >= nextProgressAt { publishProgress() }
+            if now >= measure.nextAt { measureTick() }
         }
         publishProgress()
+        finishMeasuring()
     }
 
     /// Sleep until the first of: a timeout, a scheduled send, the next
@@ -133,7 +138,7 @@ final class LoadTestEngine {
     /// down, so the loop wakes at or just before the moment (then polls
     /// for under a millisecond) rather than up to a millisecond late.
     private func nextTimeout() -> Int32 {
-        var wake = nextProgressAt
+        var wake = min(nextProgressAt, measure.nextAt)
         if timeouts.head >= 0 {
             wake = min(wake, LoadSchedule.adding(timeouts.lastActivity(of: timeouts.head), schedule.timeoutNs))
         }

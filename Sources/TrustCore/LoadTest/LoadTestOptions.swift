@@ -31,6 +31,8 @@ public struct LoadTestOptions: Sendable, Equatable {
     public var timeout: Double
     /// Event loops (threads) the connections are spread over.
     public var threads: Int
+    /// Intervals, warm-up, source addresses (LoadTestMeasuring.swift).
+    public var measuring = LoadTestMeasuring()
 
     public init(
         host: String, port: UInt16, clients: Int, messages: Int, concurrency: Int = 1, payloadSize: Int = 64,
@@ -79,5 +81,6 @@ public struct LoadTestOptions: Sendable, Equatable {
         if let rate { try NumberRange.loadTestRate.check(rate, "--rate") }
         if let connectRate { try NumberRange.loadTestConnectRate.check(connectRate, "--connect-rate") }
         try NumberRange.loadTestTimeout.check(timeout, "--timeout")
+        try measuring.validate(duration: duration)
     }
 }

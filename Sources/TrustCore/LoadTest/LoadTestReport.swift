@@ -24,6 +24,8 @@ public struct LoadTestTally: Sendable {
     public var bytesSent: UInt64 = 0
     public var bytesReceived: UInt64 = 0
     public var latency = LatencyRecorder()
+    /// Warm-up and uncorrected latency (LoadTestEngine+Measuring.swift).
+    public var extra = LoadTallyExtra()
 
     public init() {}
 
@@ -38,6 +40,7 @@ public struct LoadTestTally: Sendable {
         bytesSent &+= other.bytesSent
         bytesReceived &+= other.bytesReceived
         latency.add(other.latency)
+        extra.add(other.extra)
     }
 }
 
@@ -47,6 +50,8 @@ public struct LoadTestReport: Sendable {
     public var options: LoadTestOptions
     public var tally: LoadTestTally
     public var wallSeconds: Double
+    /// Start time, generator CPU, intervals (LoadTestReport+Measuring.swift).
+    public var run = LoadRunInfo()
 
     public init(options: LoadTestOptions, tally: LoadTestTally, wallSeconds: Double) {
         self.options = options
@@ -101,18 +106,19 @@ public struct LoadTestReport: Sendable {
         return "\(failed) of \(attempted) round trips failed\(first)"
     }
 
-    public var roundTripsPerSecond: Double { wallSeconds > 0 ? Double(tally.ok) / wallSeconds : 0 }
+    public var roundTripsPerSecond: Double { measuredSeconds > 0 ? Double(tally.ok) / measuredSeconds : 0 }
 
     /// Verified payload bytes per second, one direction, in MB (10^6 B):
     /// what the application moved. Frame headers are not counted; the same
     /// amount went the other way.
     public var payloadMegabytesPerSecond: Double {
-        wallSeconds > 0 ? Double(tally.ok) * Double(options.payloadSize) / wallSeconds / 1e6 : 0
+        measuredSeconds > 0 ? Double(tally.ok) * Double(options.payloadSize) / measuredSeconds / 1e6 : 0
     }
 
     /// Every byte on the wire, both directions, frame headers included, MB/s.
     public var wireMegabytesPerSecond: Double {
-        wallSeconds > 0 ? Double(tally.bytesSent &+ tally.bytesReceived) / wallSeconds / 1e6 : 0
+        let bytes = (tally.bytesSent &+ tally.bytesReceived) &- tally.extra.warmupBytes
+        return measuredSeconds > 0 ? Double(bytes) / measuredSeconds / 1e6 : 0
     }
 
     /// `refused 2, timeout 1`: the kinds that occurred, or `none`.
@@ -149,6 +155,7 @@ public struct LoadTestReport: Sendable {
         } else {
             lines.append("latency: no successful round trip")
         }
+        lines += measuringSummaryLines
         lines.append("wall time s: \(LoadTestReport.fixed(wallSeconds, 3))")
         return lines.joined(separator: "\n")
     }
@@ -183,6 +190,7 @@ public struct LoadTestReport: Sendable {
             "cut_short": tally.cutShort, "not_run": optional(notRun),
             "exit_code": Int(exitCode),
         ]
+        object.merge(measuringJSON) { old, _ in old }
         if let first = tally.firstFailure {
             object["first_failure"] = ["kind": first.kind.rawValue, "message": first.message]
         } else {
