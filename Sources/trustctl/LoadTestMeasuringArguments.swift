@@ -49,7 +49,8 @@ enum LoadTestMeasuringArguments {
 
         init(_ parsed: ParsedArguments) throws {
             jsonStream = parsed.isSet(LoadTestMeasuringArguments.jsonStream)
-            intervals = parsed.values[LoadTestMeasuringArguments.interval.name] != nil
+            intervals =
+                parsed.values[LoadTestMeasuringArguments.interval.name] != nil
                 && !parsed.isSet(EchoLoadTestCommand.json)
             hdrOut = try parsed.value(LoadTestMeasuringArguments.hdrOut)
             plot = try parsed.value(LoadTestMeasuringArguments.plot)
@@ -75,7 +76,8 @@ enum LoadTestMeasuringArguments {
 
         static func create(_ path: String, _ flag: String) throws {
             guard FileManager.default.createFile(atPath: path, contents: nil) else {
-                throw TrustError(kind: .cannotCreate, message: "echo-load-test: \(flag) \(path): cannot create the file")
+                throw TrustError(
+                    kind: .cannotCreate, message: "echo-load-test: \(flag) \(path): cannot create the file")
             }
         }
 

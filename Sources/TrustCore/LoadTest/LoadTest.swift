@@ -61,6 +61,11 @@ public struct LoadTest: Sendable {
                     stopRequest: stopRequest))
         }
         let wakers = engines.map(\.waker)
+        let sources = try LoadTest.sourceAddresses(options, family: address.ss_family)
+        for (index, engine) in engines.enumerated() {
+            engine.measure.sources = sources
+            if !sources.isEmpty { engine.measure.nextSource = index % sources.count }
+        }
 
         let startedAtUnix = Date().timeIntervalSince1970
         let cpuBefore = LoadRunInfo.cpuSeconds()
@@ -95,6 +100,21 @@ public struct LoadTest: Sendable {
         report.run.loops = engines.count
         report.run.intervals = monitor.delivered
         return report
+    }
+
+    /// `--source-ip`, resolved (literals only) and checked against the
+    /// server's address family.
+    static func sourceAddresses(_ options: LoadTestOptions, family: sa_family_t) throws(TrustError) -> [cnet_address] {
+        guard let list = options.measuring.sourceAddresses else { return [] }
+        var sources: [cnet_address] = []
+        for text in list.addresses {
+            guard let first = try SocketAddress.resolveAll(host: text, port: 0, passive: true).first else { continue }
+            guard first.addr.ss_family == family else {
+                throw .usage("--source-ip \(text): not the address family of the server address \(options.host)")
+            }
+            sources.append(first)
+        }
+        return sources
     }
 
     /// `--interval`: one collector for all loops, drained by the monitor.

@@ -1,3 +1,9 @@
+import CNetShim
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// What one loop keeps for the measuring options: the end of the warm-up,
 /// the interval under way and its own histogram. Everything here is
 /// touched per round trip only through `recordCompletion`.
@@ -15,6 +21,9 @@ struct LoadEngineMeasure {
     var latency = LatencyRecorder()
     var uncorrected = LatencyRecorder()
     var collector: LoadIntervalCollector?
+    /// `--source-ip`: local addresses taken in turn, from `nextSource`.
+    var sources: [cnet_address] = []
+    var nextSource = 0
 
     var keepsIntervals: Bool { collector != nil }
 }
@@ -36,6 +45,30 @@ public struct LoadTallyExtra: Sendable {
 }
 
 extension LoadTestEngine {
+    /// The local address of the next connection, round-robin.
+    func nextSource() -> cnet_address {
+        let source = measure.sources[measure.nextSource % measure.sources.count]
+        measure.nextSource = (measure.nextSource + 1) % measure.sources.count
+        return source
+    }
+
+    /// `cnet_connect_start_from` takes generic sockaddrs: both storages
+    /// are alive for the call and their lengths are what the resolver
+    /// wrote, so viewing them as sockaddr is safe.
+    static func connectStart(_ address: inout sockaddr_storage, _ length: socklen_t, from local: cnet_address) -> Int32
+    {
+        var local = local
+        return withUnsafePointer(to: &address) { remote in
+            remote.withMemoryRebound(to: sockaddr.self, capacity: 1) { remote in
+                withUnsafePointer(to: &local.addr) { source in
+                    source.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        cnet_connect_start_from(remote, length, $0, local.len)
+                    }
+                }
+            }
+        }
+    }
+
     /// Sets the warm-up's end and the first interval at the run's start.
     func beginMeasuring() {
         if let warmup = options.measuring.warmup {

@@ -204,7 +204,10 @@ final class LoadTestEngine {
     }
 
     private func connect(_ s: Int) {
-        let fd = LoadTestEngine.connectStart(&address, addressLength)
+        let fd =
+            measure.sources.isEmpty
+            ? LoadTestEngine.connectStart(&address, addressLength)
+            : LoadTestEngine.connectStart(&address, addressLength, from: nextSource())
         if fd < 0 {
             let errno = Errno(rawValue: fd)
             fail(s, LoadFailureKind.ofConnect(errno), "cannot connect: \(errno.description)", errno: errno)

@@ -23,7 +23,9 @@ public struct LoadTestMeasuring: Sendable, Equatable {
             try NumberRange.loadTestWarmup.check(warmup, "--warmup")
             guard let duration else { throw .usage("--warmup needs --duration (the warm-up is part of it)") }
             guard warmup < duration else {
-                throw .usage("--warmup \(NumberRange.format(warmup)) must be shorter than --duration \(NumberRange.format(duration))")
+                throw .usage(
+                    "--warmup \(NumberRange.format(warmup)) must be shorter than --duration \(NumberRange.format(duration))"
+                )
             }
         }
     }

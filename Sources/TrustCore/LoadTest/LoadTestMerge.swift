@@ -56,7 +56,8 @@ public struct LoadTestMerge: Sendable {
         }
         let run = Run(
             file: name, host: o["host"] as? String ?? "", port: try int("port"), ok: try int("ok"),
-            failed: try int("failed"), attempted: try int("attempted"), connectionsOpened: try int("connections_opened"),
+            failed: try int("failed"), attempted: try int("attempted"),
+            connectionsOpened: try int("connections_opened"),
             bytesSent: UInt64(max(0, try int("bytes_sent"))), bytesReceived: UInt64(max(0, try int("bytes_received"))),
             warmupDiscarded: try int("warmup_discarded"), roundTripsPerSecond: try double("round_trips_per_s"),
             measureStart: try double("measure_start_unix_s"), end: try double("ended_at_unix_s"),
@@ -148,7 +149,8 @@ public struct LoadTestMerge: Sendable {
             "overlap": LoadTestReport.rounded(overlap, 3),
             "latency_us": LoadTestReport.latencyJSON(l.count > 0 ? l.summary : nil),
             "latency_hdr": HdrHistogramCodec.encode(l),
-            "latency_uncorrected_us": LoadTestReport.latencyJSON(uncorrected.flatMap { $0.count > 0 ? $0.summary : nil }),
+            "latency_uncorrected_us": LoadTestReport.latencyJSON(
+                uncorrected.flatMap { $0.count > 0 ? $0.summary : nil }),
             "warnings": overlapWarning.map { [$0] } ?? [],
             "exit_code": exitCode,
         ]

@@ -51,12 +51,17 @@ public enum LoadTestPlot {
         top += panelHeight + gap
         let intervals = report.run.intervals
         if report.options.measuring.interval != nil && !intervals.isEmpty {
-            let throughput = intervals.map { ($0.endSeconds, LoadTestReport.rounded($0.roundTripsPerSecond, 1)) }
+            // The values as the JSON gives them (same rounding).
+            let throughput = intervals.map {
+                (LoadTestReport.rounded($0.endSeconds, 3), LoadTestReport.rounded($0.roundTripsPerSecond, 1))
+            }
             panels.append(
                 timePanel(
                     "throughput", "round trips/s per interval", "round trips/s", "#2ca02c", throughput, top: top))
             top += panelHeight + gap
-            let p99 = intervals.filter { $0.ok > 0 }.map { ($0.endSeconds, Double($0.latency.p99)) }
+            let p99 = intervals.filter { $0.ok > 0 }.map {
+                (LoadTestReport.rounded($0.endSeconds, 3), Double($0.latency.p99))
+            }
             panels.append(timePanel("p99-over-time", "p99 latency per interval", "us", "#d62728", p99, top: top))
             top += panelHeight + gap
         }
@@ -124,7 +129,8 @@ public enum LoadTestPlot {
             out += line(x(t), top + panelHeight, x(t), top + panelHeight + 5)
             out += text(x(t), top + panelHeight + 18, LoadTestReport.fixed(t, 1), anchor: "middle")
         }
-        out += text(left + plotWidth / 2, top + panelHeight + 36, "seconds since start (interval end)", anchor: "middle")
+        out += text(
+            left + plotWidth / 2, top + panelHeight + 36, "seconds since start (interval end)", anchor: "middle")
         out += polyline(id, color, points, x: x, y: y)
         return out
     }
@@ -132,11 +138,13 @@ public enum LoadTestPlot {
     static func frame(top: Double, title: String, yLabel: String, yTop: Double) -> String {
         var out = "<g>\n"
         out += text(left, top - 10, title, anchor: "start", size: 13)
-        out += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(width - left - right))\" height=\"\(f(panelHeight))\" fill=\"none\" stroke=\"#888\"/>\n"
+        out +=
+            "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(width - left - right))\" height=\"\(f(panelHeight))\" fill=\"none\" stroke=\"#888\"/>\n"
         for i in 0...4 {
             let v = yTop * Double(i) / 4
             let py = top + panelHeight - Double(i) / 4 * panelHeight
-            out += "<line x1=\"\(f(left))\" y1=\"\(f(py))\" x2=\"\(f(width - right))\" y2=\"\(f(py))\" stroke=\"#eee\"/>\n"
+            out +=
+                "<line x1=\"\(f(left))\" y1=\"\(f(py))\" x2=\"\(f(width - right))\" y2=\"\(f(py))\" stroke=\"#eee\"/>\n"
             out += text(left - 6, py + 4, NumberRange.format(LoadTestReport.rounded(v, 1)), anchor: "end")
         }
         out +=

@@ -66,7 +66,10 @@ extension LoadTestReport {
     /// Cores the generator kept busy on average (1.0: one core all the time).
     public var coresUsed: Double { wallSeconds > 0 ? (run.userSeconds + run.systemSeconds) / wallSeconds : 0 }
 
-    public var generatorSaturated: Bool { coresUsed > Self.saturationShare * Double(max(run.loops, 1)) }
+    /// Only for runs of half a second or more: shorter ones are mostly start-up.
+    public var generatorSaturated: Bool {
+        wallSeconds >= 0.5 && coresUsed > Self.saturationShare * Double(max(run.loops, 1))
+    }
 
     public var saturationLine: String? {
         guard generatorSaturated else { return nil }
@@ -85,7 +88,9 @@ extension LoadTestReport {
     /// Summary lines for the measuring options, after the latency line.
     var measuringSummaryLines: [String] {
         var lines: [String] = []
-        if let u = uncorrectedLatency { lines.append(Self.latencyLine(u, "latency us uncorrected (from actual sends)")) }
+        if let u = uncorrectedLatency {
+            lines.append(Self.latencyLine(u, "latency us uncorrected (from actual sends)"))
+        }
         if let behindScheduleLine { lines.append(behindScheduleLine) }
         if options.measuring.warmup != nil {
             lines.append(
@@ -124,7 +129,8 @@ extension LoadTestReport {
             "ended_at_unix_s": Self.rounded(run.startedAtUnix + wallSeconds, 3),
             "latency_uncorrected_us": Self.latencyJSON(uncorrectedLatency),
             "latency_hdr": HdrHistogramCodec.encode(tally.latency),
-            "latency_uncorrected_hdr": options.rate != nil ? HdrHistogramCodec.encode(tally.extra.uncorrected) : NSNull(),
+            "latency_uncorrected_hdr": options.rate != nil
+                ? HdrHistogramCodec.encode(tally.extra.uncorrected) : NSNull(),
             "achieved_rate_per_s": optional(achievedRate.map { Self.rounded($0, 1) }),
             "behind_schedule": optional(behindScheduleLine),
             "generator_cpu": [

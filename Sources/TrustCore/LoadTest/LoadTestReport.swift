@@ -203,7 +203,6 @@ public struct LoadTestReport: Sendable {
         return text
     }
 
-
     static func fixed(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
 
     static func rounded(_ value: Double, _ digits: Int) -> Double {
