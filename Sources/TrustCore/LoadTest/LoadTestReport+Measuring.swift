@@ -50,11 +50,24 @@ extension LoadTestReport {
         return Double(attempted + tally.cutShort) / measuredSeconds
     }
 
-    /// `generator fell behind the schedule: ...`, or nil.
+    /// With --rate: round trips the schedule had due in the measured window
+    /// (in count mode never more than were planned).
+    var scheduledRoundTrips: Double? {
+        guard let rate = options.rate else { return nil }
+        let due = rate * measuredSeconds
+        guard let planned = LoadTestReport.plannedRoundTrips(of: options) else { return due }
+        return min(due, Double(planned))
+    }
+
+    /// `generator fell behind the schedule: ...`, or nil: when fewer round
+    /// trips started than the schedule had due, by more than 5 %.
     public var behindScheduleLine: String? {
-        guard let rate = options.rate, let achieved = achievedRate, achieved < rate * (1 - Self.behindScheduleShare)
-        else { return nil }
-        let behind = (1 - achieved / rate) * 100
+        guard let rate = options.rate, let achieved = achievedRate, let due = scheduledRoundTrips, due > 0 else {
+            return nil
+        }
+        let started = Double(attempted + tally.cutShort)
+        guard started < due * (1 - Self.behindScheduleShare) else { return nil }
+        let behind = (1 - started / due) * 100
         return
             "generator fell behind the schedule: \(Self.fixed(achieved, 1)) round trips/s achieved of \(Self.fixed(rate, 1)) scheduled (\(Self.fixed(behind, 1)) % behind); latency counts the delay from the schedule"
     }
