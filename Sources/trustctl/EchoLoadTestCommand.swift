@@ -65,7 +65,9 @@ struct EchoLoadTestCommand: ParsableCommand {
                 summary is 'OK/ATTEMPTED ok, FAILED failed'. Exit 0 only if every round trip was \
                 verified; otherwise the code of the first failure's kind: 69 refused, 74 reset or \
                 closed early, 75 timeout, 65 mismatch. Ctrl-C (SIGINT) or SIGTERM stops the run, prints \
-                the summary of what was measured and exits 128 + the signal (130 for Ctrl-C).
+                the summary of what was measured and exits 128 + the signal (130 for Ctrl-C). \
+                'trustctl echo-load-test merge [--json] FILE...' combines the --json results of runs \
+                made at the same time into one (counts summed, histograms merged losslessly).
                 """),
         helpNames: []
     )

@@ -163,7 +163,7 @@ extension LoadInterval {
     public var line: String {
         let f = LoadTestReport.fixed
         var text =
-            "[\(f(startSeconds, 1))-\(f(endSeconds, 1)) s] \(f(roundTripsPerSecond, 1)) rt/s, \(ok) ok, \(failed) failed"
+            "[\(f(startSeconds, 2))-\(f(endSeconds, 2)) s] \(f(roundTripsPerSecond, 1)) rt/s, \(ok) ok, \(failed) failed"
         text += ok > 0 ? ", p50 \(latency.p50) us, p99 \(latency.p99) us" : ", no latency"
         return text
     }
