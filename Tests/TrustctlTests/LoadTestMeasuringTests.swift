@@ -294,8 +294,8 @@ final class LoadTestMeasuringTests: XCTestCase {
             logs.append(log)
             let process = try TrustctlProcess.start(
                 ["echo-load-test"] + target(server) + [
-                    "--clients", "3", "--messages", "100000000", "--concurrency", "3", "--duration", "1", "--json",
-                    "--hdr-out", log,
+                    "--clients", "3", "--messages", "100000000", "--concurrency", "3", "--duration", "1.5", "--json",
+                    "--interval", "0.25", "--hdr-out", log,
                 ], environment: env.variables)
             addTeardownBlock { process.kill() }
             processes.append(process)
@@ -313,8 +313,23 @@ final class LoadTestMeasuringTests: XCTestCase {
         let runs = try files.map { try object(String(contentsOfFile: $0, encoding: .utf8)) }
         XCTAssertEqual(m["ok"] as? Int, runs.reduce(0) { $0 + ($1["ok"] as? Int ?? 0) })
         XCTAssertEqual((m["runs"] as? [Any])?.count, 3)
-        let rates = runs.reduce(0.0) { $0 + ($1["round_trips_per_s"] as? Double ?? 0) }
-        XCTAssertEqual(m["round_trips_per_s"] as? Double ?? 0, rates, accuracy: 0.5)
+        // Rates summed over the common window: each run's intervals inside it.
+        let from = try XCTUnwrap(m["window_start_unix_s"] as? Double)
+        let to = try XCTUnwrap(m["window_end_unix_s"] as? Double)
+        XCTAssertGreaterThan(to, from, "the three ran at the same time")
+        XCTAssertEqual(m["rate_basis"] as? String, "common_window")
+        var rates = 0.0
+        for run in runs {
+            let started = try XCTUnwrap(run["started_at_unix_s"] as? Double)
+            let inside = (run["intervals"] as? [[String: Any]] ?? []).filter {
+                started + ($0["start_s"] as? Double ?? -1) >= from - 0.001
+                    && started + ($0["end_s"] as? Double ?? .infinity) <= to + 0.001
+            }
+            let seconds = inside.reduce(0.0) { $0 + ($1["end_s"] as? Double ?? 0) - ($1["start_s"] as? Double ?? 0) }
+            XCTAssertGreaterThan(seconds, 0)
+            rates += Double(inside.reduce(0) { $0 + ($1["ok"] as? Int ?? 0) }) / seconds
+        }
+        XCTAssertEqual(m["round_trips_per_s"] as? Double ?? 0, rates, accuracy: 0.1)
         let union = try python(Self.readLog, logs)
         let mergedLatency = try latency(m)
         XCTAssertEqual(union["count"] as? Int, m["ok"] as? Int)

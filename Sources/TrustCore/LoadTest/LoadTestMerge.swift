@@ -23,6 +23,17 @@ public struct LoadTestMerge: Sendable {
         public var exitCode: Int
         public var latency: LatencyRecorder
         public var uncorrected: LatencyRecorder?
+        /// `--interval` runs: each interval's Unix start and end and its ok.
+        public var intervals: [(start: Double, end: Double, ok: Int)] = []
+
+        /// Round trips/s within [from, to]: over the intervals that lie in
+        /// it (1 ms slack for the rounding of times), nil if none does.
+        func rate(from: Double, to: Double) -> Double? {
+            let inside = intervals.filter { $0.start >= from - 0.001 && $0.end <= to + 0.001 && $0.end > $0.start }
+            let seconds = inside.reduce(0) { $0 + ($1.end - $1.start) }
+            guard seconds > 0 else { return nil }
+            return Double(inside.reduce(0) { $0 + $1.ok }) / seconds
+        }
     }
 
     public var runs: [Run] = []
@@ -54,7 +65,7 @@ public struct LoadTestMerge: Sendable {
         } catch {
             throw bad("latency_hdr: \(error.message)")
         }
-        let run = Run(
+        var run = Run(
             file: name, host: o["host"] as? String ?? "", port: try int("port"), ok: try int("ok"),
             failed: try int("failed"), attempted: try int("attempted"),
             connectionsOpened: try int("connections_opened"),
@@ -62,6 +73,14 @@ public struct LoadTestMerge: Sendable {
             warmupDiscarded: try int("warmup_discarded"), roundTripsPerSecond: try double("round_trips_per_s"),
             measureStart: try double("measure_start_unix_s"), end: try double("ended_at_unix_s"),
             exitCode: try int("exit_code"), latency: latency, uncorrected: uncorrected)
+        let started = try double("started_at_unix_s")
+        for interval in o["intervals"] as? [[String: Any]] ?? [] {
+            guard let start = (interval["start_s"] as? NSNumber)?.doubleValue,
+                let end = (interval["end_s"] as? NSNumber)?.doubleValue,
+                let ok = (interval["ok"] as? NSNumber)?.intValue
+            else { throw bad("an interval without start_s, end_s or ok") }
+            run.intervals.append((started + start, started + end, ok))
+        }
         guard UInt64(run.ok) == latency.count else {
             throw bad("latency_hdr holds \(latency.count) samples but ok is \(run.ok)")
         }
@@ -71,7 +90,18 @@ public struct LoadTestMerge: Sendable {
     public var ok: Int { runs.reduce(0) { $0 + $1.ok } }
     public var failed: Int { runs.reduce(0) { $0 + $1.failed } }
     public var attempted: Int { runs.reduce(0) { $0 + $1.attempted } }
-    public var roundTripsPerSecond: Double { runs.reduce(0) { $0 + $1.roundTripsPerSecond } }
+    /// Each run's rate over the common window (from its intervals inside
+    /// it), summed; runs without intervals in the window count with their
+    /// whole measured window's rate.
+    public var roundTripsPerSecond: Double {
+        runs.reduce(0) { $0 + ($1.rate(from: windowStart, to: windowEnd) ?? $1.roundTripsPerSecond) }
+    }
+
+    /// `common_window` when every run's rate came from its intervals in the
+    /// common window, else `whole_runs` (some or all from their own windows).
+    public var rateBasis: String {
+        runs.allSatisfy { $0.rate(from: windowStart, to: windowEnd) != nil } ? "common_window" : "whole_runs"
+    }
     public var windowStart: Double { runs.map(\.measureStart).max() ?? 0 }
     public var windowEnd: Double { runs.map(\.end).min() ?? 0 }
     /// Seconds every run was measuring at once (0 if they did not overlap).
@@ -106,7 +136,7 @@ public struct LoadTestMerge: Sendable {
         var lines = [
             "\(ok)/\(attempted) ok, \(failed) failed",
             "runs merged: \(runs.count)",
-            "round trips/s: \(f(roundTripsPerSecond, 1)) (sum of the runs' rates)",
+            "round trips/s: \(f(roundTripsPerSecond, 1)) (sum of the runs' rates, \(rateBasis == "common_window" ? "over the common window" : "each over its own run"))",
             "common window s: \(f(commonWindow, 3))",
         ]
         let l = latency
@@ -143,7 +173,7 @@ public struct LoadTestMerge: Sendable {
             "bytes_sent": runs.reduce(UInt64(0)) { $0 &+ $1.bytesSent },
             "bytes_received": runs.reduce(UInt64(0)) { $0 &+ $1.bytesReceived },
             "warmup_discarded": runs.reduce(0) { $0 + $1.warmupDiscarded },
-            "round_trips_per_s": LoadTestReport.rounded(roundTripsPerSecond, 1),
+            "round_trips_per_s": LoadTestReport.rounded(roundTripsPerSecond, 1), "rate_basis": rateBasis,
             "window_start_unix_s": windowStart, "window_end_unix_s": windowEnd,
             "common_window_s": LoadTestReport.rounded(commonWindow, 3),
             "overlap": LoadTestReport.rounded(overlap, 3),
