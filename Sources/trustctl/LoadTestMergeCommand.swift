@@ -33,7 +33,25 @@ enum LoadTestMergeCommand {
         StandardOutput.line(parsed.isSet(json) ? merged.json : merged.summary)
         try StandardOutput.flush()
         if merged.exitCode != 0 {
-            throw ExitCode(Int32(merged.exitCode))
+            let message =
+                "echo-load-test merge: \(merged.failed) of \(merged.attempted) round trips failed; exit code of the first failing run"
+            throw error(exitCode: merged.exitCode, message: message)
+        }
+    }
+
+    /// A run's exit code as the error the process exits with (its one
+    /// line, then that code): the kinds of LoadTestReport.error.
+    static func error(exitCode: Int, message: String) -> TrustError {
+        switch exitCode {
+        case 65: return TrustError(kind: .dataMismatch, message: message)
+        case 69: return TrustError(kind: .unavailable, message: message)
+        case 74: return TrustError(kind: .closedEarly, message: message)
+        case 75: return TrustError(kind: .system, message: message, errno: .timedOut)
+        case 129...192: return .interrupted(signal: Int32(exitCode - 128), message: message)
+        default:
+            let status = ExitStatus(rawValue: Int32(exitCode))
+            return status == .osError
+                ? TrustError(kind: .system, message: message) : TrustError(kind: .internal, message: message)
         }
     }
 }

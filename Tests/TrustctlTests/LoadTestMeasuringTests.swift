@@ -1,3 +1,4 @@
+import CNetShim
 import Foundation
 import XCTest
 
@@ -344,6 +345,26 @@ final class LoadTestMeasuringTests: XCTestCase {
         XCTAssertEqual(
             summary.stdoutLines.first, "\(m["ok"] as? Int ?? -1)/\(m["attempted"] as? Int ?? -1) ok, 0 failed")
         XCTAssertTrue(summary.stdout.contains("runs merged: 3"), summary.stdout)
+    }
+
+    func testMergeOfAFailedRunExitsWithItsCode() throws {
+        var port: UInt16 = 0
+        let listener = cnet_tcp_listen_host("127.0.0.1", 0, 1, 0, &port)
+        XCTAssertGreaterThanOrEqual(listener, 0)
+        _ = cnet_close(listener)
+        let refused = try loadTest([
+            "--host", "127.0.0.1", "--port", "\(port)", "--clients", "2", "--messages", "3", "--json",
+        ])
+        XCTAssertEqual(refused.exitCode, 69, refused.stderr)
+        let file = directory.appendingPathComponent("refused.json")
+        try refused.stdout.write(to: file, atomically: true, encoding: .utf8)
+        let merged = try loadTest(["merge", file.path, file.path])
+        XCTAssertEqual(merged.exitCode, 69, merged.stderr)
+        XCTAssertEqual(merged.stdoutLines.first, "0/12 ok, 12 failed")
+        XCTAssertTrue(merged.stdout.contains("latency: no successful round trip"), merged.stdout)
+        XCTAssertEqual(
+            merged.stderrLines,
+            ["echo-load-test merge: 12 of 12 round trips failed; exit code of the first failing run"])
     }
 
     func testMergeRefusesWhatIsNotARunResult() throws {
