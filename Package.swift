@@ -35,11 +35,15 @@ let package = Package(
             cSettings: [.define("_GNU_SOURCE")],
             linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]
         ),
+        // zlib for the load tester's HdrHistogram V2 (compressed) codec:
+        // Debian's zlib1g-dev, which .ci/run installs.
+        .target(name: "CZlibShim", linkerSettings: [.linkedLibrary("z")]),
         .target(
             name: "TrustCore",
             dependencies: [
                 "CNetShim",
                 "CNetTLS",
+                "CZlibShim",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]

@@ -166,6 +166,13 @@ int cnet_tcp_connect_host(const char *host, uint16_t port, int timeout_ms,
  */
 int cnet_connect_start(const struct sockaddr *addr, socklen_t len);
 
+/* cnet_connect_start from a chosen local address (its port 0): binds
+ * before connecting, with IP_BIND_ADDRESS_NO_PORT so the kernel picks the
+ * port at connect time. -EINVAL when the families differ; a local address
+ * the machine does not have gives -EADDRNOTAVAIL. */
+int cnet_connect_start_from(const struct sockaddr *addr, socklen_t len, const struct sockaddr *local,
+                            socklen_t local_len);
+
 /* The outcome of a connect started by cnet_connect_start (SO_ERROR):
  * 0 when connected, -errno otherwise. */
 int cnet_connect_result(int fd);

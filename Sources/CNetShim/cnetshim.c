@@ -192,6 +192,28 @@ int cnet_connect_start(const struct sockaddr *addr, socklen_t len) {
     return fd;
 }
 
+int cnet_connect_start_from(const struct sockaddr *addr, socklen_t len, const struct sockaddr *local,
+                            socklen_t local_len) {
+    if (addr == NULL || local == NULL || local->sa_family != addr->sa_family) return -EINVAL;
+    int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    /* The port is chosen at connect, per (local, remote) pair, not at bind:
+     * each source address then has its own 64k ports to every server. */
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+    if (bind(fd, local, local_len) < 0) {
+        int err = errno;
+        close(fd);
+        return -err;
+    }
+    if (connect(fd, addr, len) < 0 && errno != EINPROGRESS && errno != EINTR) {
+        int err = errno;
+        close(fd);
+        return -err;
+    }
+    return fd;
+}
+
 int cnet_connect_result(int fd) {
     int err = cnet_socket_error(fd);
     return err > 0 ? -err : err;

@@ -68,7 +68,7 @@ struct EchoLoadTestCommand: ParsableCommand {
         arguments: [
             host, port, clients, messages, concurrency, payloadSize, mode, duration, rate, connectRate, timeout,
             threads, proxyProtocol, reconnect, io, transport, maxLoss, json,
-        ] + tlsArguments)
+        ] + tlsArguments + LoadTestMeasuringArguments.all)
 
     static let configuration = CommandConfiguration(
         commandName: "echo-load-test",
@@ -83,7 +83,9 @@ struct EchoLoadTestCommand: ParsableCommand {
                 summary is 'OK/ATTEMPTED ok, FAILED failed'. Exit 0 only if every round trip was \
                 verified; otherwise the code of the first failure's kind: 69 refused, 74 reset or \
                 closed early, 75 timeout, 65 mismatch. Ctrl-C (SIGINT) or SIGTERM stops the run, prints \
-                the summary of what was measured and exits 128 + the signal (130 for Ctrl-C).
+                the summary of what was measured and exits 128 + the signal (130 for Ctrl-C). \
+                'trustctl echo-load-test merge [--json] FILE...' combines the --json results of runs \
+                made at the same time into one (counts summed, histograms merged losslessly).
                 """),
         helpNames: []
     )
@@ -104,6 +106,12 @@ struct EchoLoadTestCommand: ParsableCommand {
             proxyHeader: try parsed.value(Self.proxyProtocol), reconnect: parsed.isSet(Self.reconnect),
             io: try parsed.value(Self.io, default: .auto))
         try Self.applyTLS(parsed, to: &options)
+        var measured = options
+        measured.measuring = try LoadTestMeasuringArguments.measuring(parsed)
+        return try Self.validated(measured)
+    }
+
+    static func validated(_ options: LoadTestOptions) throws -> LoadTestOptions {
         do {
             try options.validate()
         } catch {
@@ -124,6 +132,7 @@ struct EchoLoadTestCommand: ParsableCommand {
     }
 
     func validate() throws {
+        if arguments.first == LoadTestMergeCommand.name { return }
         let options = try options()
         let parsed = try Self.syntax.parse(arguments, helpFor: Self.self)
         if try parsed.value(Self.transport, default: .tcp) == .udp
@@ -134,22 +143,29 @@ struct EchoLoadTestCommand: ParsableCommand {
     }
 
     func run() throws {
+        if arguments.first == LoadTestMergeCommand.name {
+            try LoadTestMergeCommand.run(Array(arguments.dropFirst()))
+            return
+        }
         var options = try options()
         let parsed = try Self.syntax.parse(arguments, helpFor: Self.self)
         if parsed.values[Self.io.name] == nil { options.io = try Self.ioFromEnvironment() }
         if try parsed.value(Self.transport, default: .tcp) == .udp {
             return try runUDP(options, maxLoss: try parsed.value(Self.maxLoss, default: 0), parsed)
         }
+        let outputs = try LoadTestMeasuringArguments.Outputs(parsed)
         let report: LoadTestReport
         do {
-            report = try LoadTest(options: options).run(progress: isatty(2) == 1, stoppingOn: [SIGINT, SIGTERM])
+            report = try LoadTest(options: options).run(
+                progress: isatty(2) == 1, stoppingOn: [SIGINT, SIGTERM], onInterval: outputs.intervalPrinter)
         } catch {
             throw TrustError(
                 kind: error.kind, message: "echo-load-test: \(error.message)", errno: error.errno,
                 operation: error.operation)
         }
-        StandardOutput.line(parsed.isSet(Self.json) ? report.json : report.summary)
+        StandardOutput.line(parsed.isSet(Self.json) || outputs.jsonStream ? report.json : report.summary)
         try StandardOutput.flush()
+        try outputs.write(report)
         if let error = report.error {
             if error.kind == .interrupted, let signal = error.signal {
                 throw TrustError.interrupted(signal: signal, message: "echo-load-test: \(error.message)")

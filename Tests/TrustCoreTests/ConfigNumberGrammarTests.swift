@@ -69,7 +69,7 @@ final class ConfigNumberGrammarTests: XCTestCase {
 
     func testOneMaximumForSecondsInEveryCommand() {
         let seconds = NumberRange.table.filter { $0.range.unit == "seconds" }
-        XCTAssertEqual(seconds.count, 6)
+        XCTAssertEqual(seconds.count, 8)
         for entry in seconds {
             XCTAssertEqual(entry.range.maximum, 604_800, "\(entry.command) \(entry.setting)")
             XCTAssertEqual(entry.range.minimum, 0.001, "\(entry.command) \(entry.setting)")

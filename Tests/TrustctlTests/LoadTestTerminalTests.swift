@@ -11,7 +11,7 @@ final class LoadTestTerminalTests: XCTestCase {
         var environment = ["PATH": "/usr/bin:/bin", "TRUST_HOME": env.trustHome.path]
         environment.merge(extraEnvironment) { _, new in new }
         return try TmuxPane(
-            directory: env.directory, columns: LoadTestTerminalTests.columns, rows: 20,
+            directory: env.directory, columns: LoadTestTerminalTests.columns, rows: 40,
             command: [try TrustctlProcess.binaryURL().path, "echo-load-test"] + arguments, environment: environment)
     }
 

@@ -64,6 +64,8 @@ extension NumberRange {
     public static let loadTestTimeout = seconds
     public static let loadTestThreads = integer("integer", 1...256)
     public static let loadTestMaxLoss = NumberRange(.decimal, unit: "percent", minimum: 0, maximum: 100)
+    public static let loadTestInterval = seconds
+    public static let loadTestWarmup = seconds
 
     /// The table as (command, setting, range), in the order docs/configuration.md lists it.
     public static let table: [(command: String, setting: String, range: NumberRange)] = [
@@ -90,5 +92,7 @@ extension NumberRange {
         ("echo-load-test", "--timeout", loadTestTimeout),
         ("echo-load-test", "--threads", loadTestThreads),
         ("echo-load-test", "--max-loss", loadTestMaxLoss),
+        ("echo-load-test", "--interval", loadTestInterval),
+        ("echo-load-test", "--warmup", loadTestWarmup),
     ]
 }

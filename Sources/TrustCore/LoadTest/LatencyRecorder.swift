@@ -19,16 +19,32 @@ public struct LatencyRecorder: Sendable {
         histogram.record(min(micros, LatencyRecorder.highestMicroseconds))
     }
 
-    mutating func add(_ other: LatencyRecorder) { histogram.add(other.histogram) }
+    /// `count` samples of `microseconds` (a decoded histogram's bucket).
+    public mutating func record(microseconds: UInt64, count: UInt64 = 1) {
+        histogram.record(min(microseconds, LatencyRecorder.highestMicroseconds), count: count)
+    }
+
+    public mutating func add(_ other: LatencyRecorder) { histogram.add(other.histogram) }
 
     public var count: UInt64 { histogram.totalCount }
 
+    /// Every figure is a bucket's edge, as HdrHistogram reports it (the
+    /// highest value equivalent to the percentile's; the lowest for the
+    /// min), never an exact sample: so a histogram that went through the
+    /// V2 encoding, or was merged, reports exactly the same numbers.
     public var summary: LatencySummary {
         guard histogram.totalCount > 0 else { return LatencySummary() }
         return LatencySummary(
-            p50: histogram.valueAtPercentile(50), p90: histogram.valueAtPercentile(90),
-            p99: histogram.valueAtPercentile(99), p999: histogram.valueAtPercentile(99.9),
-            max: histogram.max, min: histogram.min, mean: histogram.mean)
+            p50: value(atPercentile: 50), p90: value(atPercentile: 90), p99: value(atPercentile: 99),
+            p999: value(atPercentile: 99.9), max: histogram.max,
+            min: histogram.lowestEquivalentForValue(histogram.min), mean: histogram.mean)
+    }
+
+    /// Percentile `p` (0-100) in microseconds, 0 without samples.
+    public func value(atPercentile p: Double) -> UInt64 {
+        guard histogram.totalCount > 0 else { return 0 }
+        if p >= 100 { return histogram.max }
+        return histogram.highestEquivalentForValue(histogram.valueAtPercentile(p))
     }
 }
 

@@ -22,6 +22,8 @@ struct LoadSlot {
     var offset: Int
     /// When the current round trip started (its scheduled time with --rate).
     var startedAt: Int64
+    /// When the current message was actually sent (uncorrected latency).
+    var sentAt: Int64
     /// Open loop: requests this slot has issued, across its sessions.
     var requests: Int64
     /// --reconnect: connections the server ended before answering, in a

@@ -43,6 +43,7 @@ extension LoadTestEngine {
         slots[s].sent = 0
         slots[s].received = 0
         slots[s].phase = .inFlight
+        slots[s].sentAt = now
         timeouts.append(Int32(s), at: now)
         slots[s].timed = true
         send(s)
@@ -122,9 +123,8 @@ extension LoadTestEngine {
 
     func complete(_ s: Int) {
         untime(s)
-        tally.ok += 1
+        recordCompletion(s)
         slots[s].reconnects = 0
-        tally.latency.record(nanoseconds: now - slots[s].startedAt)
         slots[s].message += 1
         if slots[s].message >= options.messages {
             endSession(s)

@@ -19,6 +19,7 @@ extension LoadTestEngine {
     /// scratch, since many slots' sends are in the ring at once.
     static let scratchPerSlot = 1024
 
+    /// The loop until every slot has retired; `run` does the rest.
     func runUring() throws(TrustError) {
         let count = LoadTestEngine.ringBufferCount(slots: share.slots)
         let ring = try UringLoop(
@@ -34,7 +35,6 @@ extension LoadTestEngine {
             ring.forEachCompletion { tag, result, flags in complete(tag, result, flags, ring) }
             if endOfTurn() { break }
         }
-        publishProgress()
     }
 
     /// A power of two: twice the slots, within 64...8,192.

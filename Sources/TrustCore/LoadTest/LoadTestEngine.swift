@@ -71,6 +71,8 @@ final class LoadTestEngine {
     var tally = LoadTestTally()
     /// `--tls` (LoadTestEngine+TLS.swift); nil for plain TCP.
     var tls: LoadTLS?
+    /// Warm-up and intervals (LoadTestEngine+Measuring.swift).
+    var measure = LoadEngineMeasure()
 
     init(
         options: LoadTestOptions, share: Share, address: sockaddr_storage, addressLength: socklen_t,
@@ -117,14 +119,14 @@ final class LoadTestEngine {
         now = MonotonicClock.nanoseconds()
         deadline = LoadSchedule.adding(start, schedule.runNs)
         if progress != nil { nextProgressAt = now + LoadTestEngine.progressIntervalNs }
+        beginMeasuring()
         connectAllowedAt = now
         for s in 0..<share.slots { waiting.push(Int32(s)) }
         if backend == .ioUring {
             try runUring()
-            return
         }
         // A stop requested before this loop started has already woken it.
-        while retired < share.slots {
+        while backend == .epoll && retired < share.slots {
             let ready = try loop.wait(timeoutMs: nextTimeout())
             for i in 0..<ready {
                 let token = loop.token(at: i)
@@ -138,6 +140,7 @@ final class LoadTestEngine {
             if endOfTurn() { break }
         }
         publishProgress()
+        finishMeasuring()
     }
 
     /// After a turn's events, on either backend: a stop, the end of the
@@ -154,6 +157,7 @@ final class LoadTestEngine {
         sendScheduled()
         startWaiting()
         if now >= nextProgressAt { publishProgress() }
+        if now >= measure.nextAt { measureTick() }
         return false
     }
 
@@ -162,7 +166,7 @@ final class LoadTestEngine {
     /// down, so the loop wakes at or just before the moment (then polls
     /// for under a millisecond) rather than up to a millisecond late.
     func nextTimeout() -> Int32 {
-        var wake = nextProgressAt
+        var wake = min(nextProgressAt, measure.nextAt)
         if timeouts.head >= 0 {
             wake = min(wake, LoadSchedule.adding(timeouts.lastActivity(of: timeouts.head), schedule.timeoutNs))
         }
@@ -229,7 +233,10 @@ final class LoadTestEngine {
     }
 
     func connect(_ s: Int) {
-        let fd = LoadTestEngine.connectStart(&address, addressLength)
+        let fd =
+            measure.sources.isEmpty
+            ? LoadTestEngine.connectStart(&address, addressLength)
+            : LoadTestEngine.connectStart(&address, addressLength, from: nextSource())
         if fd < 0 {
             let errno = Errno(rawValue: fd)
             fail(s, LoadFailureKind.ofConnect(errno), "cannot connect: \(errno.description)", errno: errno)

@@ -25,6 +25,13 @@ final class LoadTestMonitor {
     private let stopRequest: StopRequest
     private var display: ProgressDisplay?
     private let finishedLoops = FinishedLoops()
+    /// `--interval`: completed intervals are handed to `onInterval` here,
+    /// on the calling thread, the progress display cleared first.
+    var intervals: LoadIntervalCollector?
+    var onInterval: ((LoadInterval) -> Void)?
+    private(set) var delivered: [LoadInterval] = []
+
+    var waker: EventLoop.Waker { loop.waker }
 
     /// Loops finished so far, counted by the loops' threads.
     private final class FinishedLoops: Sendable {
@@ -89,12 +96,23 @@ final class LoadTestMonitor {
                     readSignals(wakers: wakers)
                 }
             }
+            deliverIntervals()
         }
         // Each has run its body and is about to signal: a short wait.
         for thread in threads { thread.join() }
         // A signal that came as the last loop finished still counts.
         readSignals(wakers: [])
         display?.clear()
+        deliverIntervals()
+    }
+
+    private func deliverIntervals() {
+        guard let intervals else { return }
+        let ready = intervals.drain()
+        guard !ready.isEmpty else { return }
+        display?.clear()
+        for interval in ready { onInterval?(interval) }
+        delivered += ready
     }
 
     private func readSignals(wakers: [EventLoop.Waker]) {

@@ -52,6 +52,8 @@ public struct LoadTestOptions: Sendable, Equatable {
     public var tls: TLSClientOptions? = nil
     /// `--tls-resume`: each slot's next connection resumes its last session.
     public var tlsResume = false
+    /// Intervals, warm-up, source addresses (LoadTestMeasuring.swift).
+    public var measuring = LoadTestMeasuring()
 
     public init(
         host: String, port: UInt16, clients: Int, messages: Int, concurrency: Int = 1, payloadSize: Int = 64,
@@ -104,5 +106,6 @@ public struct LoadTestOptions: Sendable, Equatable {
         if let rate { try NumberRange.loadTestRate.check(rate, "--rate") }
         if let connectRate { try NumberRange.loadTestConnectRate.check(connectRate, "--connect-rate") }
         try NumberRange.loadTestTimeout.check(timeout, "--timeout")
+        try measuring.validate(duration: duration)
     }
 }

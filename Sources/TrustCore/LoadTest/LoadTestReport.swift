@@ -30,6 +30,8 @@ public struct LoadTestTally: Sendable {
     public var latency = LatencyRecorder()
     /// `--tls`: handshakes, apart from the round trips (LoadTestReport+TLS.swift).
     public var tls = LoadTLSTally()
+    /// Warm-up and uncorrected latency (LoadTestEngine+Measuring.swift).
+    public var extra = LoadTallyExtra()
 
     public init() {}
 
@@ -47,6 +49,7 @@ public struct LoadTestTally: Sendable {
         bytesReceived &+= other.bytesReceived
         latency.add(other.latency)
         tls.add(other.tls)
+        extra.add(other.extra)
     }
 }
 
@@ -58,6 +61,8 @@ public struct LoadTestReport: Sendable {
     public var wallSeconds: Double
     /// The backend the loops ran on.
     public var backend: IOBackend
+    /// Start time, generator CPU, intervals (LoadTestReport+Measuring.swift).
+    public var run = LoadRunInfo()
 
     public init(options: LoadTestOptions, tally: LoadTestTally, wallSeconds: Double, backend: IOBackend = .epoll) {
         self.options = options
@@ -113,18 +118,19 @@ public struct LoadTestReport: Sendable {
         return "\(failed) of \(attempted) round trips failed\(first)"
     }
 
-    public var roundTripsPerSecond: Double { wallSeconds > 0 ? Double(tally.ok) / wallSeconds : 0 }
+    public var roundTripsPerSecond: Double { measuredSeconds > 0 ? Double(tally.ok) / measuredSeconds : 0 }
 
     /// Verified payload bytes per second, one direction, in MB (10^6 B):
     /// what the application moved. Frame headers are not counted; the same
     /// amount went the other way.
     public var payloadMegabytesPerSecond: Double {
-        wallSeconds > 0 ? Double(tally.ok) * Double(options.payloadSize) / wallSeconds / 1e6 : 0
+        measuredSeconds > 0 ? Double(tally.ok) * Double(options.payloadSize) / measuredSeconds / 1e6 : 0
     }
 
     /// Every byte on the wire, both directions, frame headers included, MB/s.
     public var wireMegabytesPerSecond: Double {
-        wallSeconds > 0 ? Double(tally.bytesSent &+ tally.bytesReceived) / wallSeconds / 1e6 : 0
+        let bytes = (tally.bytesSent &+ tally.bytesReceived) &- tally.extra.warmupBytes
+        return measuredSeconds > 0 ? Double(bytes) / measuredSeconds / 1e6 : 0
     }
 
     /// `refused 2, timeout 1`: the kinds that occurred, or `none`.
@@ -165,6 +171,7 @@ public struct LoadTestReport: Sendable {
             lines.append("latency: no successful round trip")
         }
         lines += tlsSummaryLines
+        lines += measuringSummaryLines
         lines.append("wall time s: \(LoadTestReport.fixed(wallSeconds, 3))")
         return lines.joined(separator: "\n")
     }
@@ -203,6 +210,7 @@ public struct LoadTestReport: Sendable {
             "exit_code": Int(exitCode),
         ]
         if let tls = tlsJSON { object["tls"] = tls }
+        object.merge(measuringJSON) { old, _ in old }
         if let first = tally.firstFailure {
             object["first_failure"] = ["kind": first.kind.rawValue, "message": first.message]
         } else {
