@@ -58,7 +58,7 @@ public final class StreamService<Handler: StreamHandler> {
         var (listeners, bound) = options.transport.servesTCP ? try listen() : ([], options.port)
         defer { if options.inheritedListeners.isEmpty { for fd in listeners { _ = cnet_close(fd) } } }
         // UDP on the same host and port (port 0: the one TCP got, or a free one).
-        let udp = options.transport.servesUDP ? try DatagramSocket.bind(host: options.host, port: bound) : nil
+        let udp = options.transport.servesUDP ? try bindDatagrams(beside: &listeners, port: &bound) : nil
         defer { if let udp { _ = cnet_close(udp.fd) } }
         if let udp { bound = udp.port }
 
@@ -203,6 +203,28 @@ public final class StreamService<Handler: StreamHandler> {
             snapshot.udpDatagramsDropped = datagramCounters.droppedByReason
         }
         return snapshot
+    }
+
+    /// The UDP socket on `port`. With `--transport both --port 0` the port
+    /// TCP picked may be taken for UDP: then TCP picks again (a few times).
+    private func bindDatagrams(beside listeners: inout [Int32], port: inout UInt16) throws(TrustError) -> (
+        fd: Int32, port: UInt16
+    ) {
+        var attempts = 0
+        while true {
+            do throws(TrustError) {
+                return try DatagramSocket.bind(host: options.host, port: port)
+            } catch {
+                let retry =
+                    error.errno == .addressInUse && options.port == 0 && options.transport.servesTCP
+                    && options.inheritedListeners.isEmpty && attempts < 8
+                guard retry else { throw error }
+                attempts += 1
+                for fd in listeners { _ = cnet_close(fd) }
+                listeners = []
+                (listeners, port) = try listen()
+            }
+        }
     }
 
     /// The listening sockets and the port they are bound to.
