@@ -32,10 +32,15 @@ final class TLSLoadTestTests: XCTestCase {
     func testThousandConcurrentTLSConnectionsFramedWithResumption() throws {
         let c = try certs()
         let server = try startEchoServer(
-            ["--mode", "framed", "--tls-cert", c.serverCert, "--tls-key", c.serverKey, "--log-level", "warning"])
+            [
+                "--mode", "framed", "--tls-cert", c.serverCert, "--tls-key", c.serverKey, "--log-level", "warning",
+                // Slow builds (AddressSanitizer) take longer than the 10 s default for 1,000 handshakes at once.
+                "--tls-handshake-timeout", "120",
+            ])
         let (result, json) = try loadTest([
             "--host", "127.0.0.1", "--port", String(server.port), "--clients", "2000", "--messages", "3",
             "--concurrency", "1000", "--tls", "--tls-ca", c.caCert, "--sni", "localhost", "--tls-resume",
+            "--timeout", "120",
         ])
         XCTAssertEqual(result.exitCode, 0, result.stderr)
         XCTAssertEqual(json["ok"] as? Int, 6000)
