@@ -127,11 +127,22 @@ static int cnet_tls_load_ca(SSL_CTX *ctx, const char *ca_file, int *which, char 
     return 0;
 }
 
+/* An encrypted private key is refused rather than prompted for: OpenSSL's
+ * default would read a pass phrase from the terminal, blocking the start. */
+static int cnet_tls_no_password(char *buf, int size, int rwflag, void *userdata) {
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)userdata;
+    return 0;
+}
+
 static SSL_CTX *cnet_tls_ssl_ctx_new(const SSL_METHOD *method) {
     SSL_CTX *ctx = SSL_CTX_new(method);
     if (ctx == NULL) {
         return NULL;
     }
+    SSL_CTX_set_default_passwd_cb(ctx, cnet_tls_no_password);
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     /* Idle connections give their record buffers back. */
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);

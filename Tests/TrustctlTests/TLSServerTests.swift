@@ -272,6 +272,7 @@ final class TLSServerTests: XCTestCase {
             (["--tls-cert", garbage, "--tls-key", c.serverKey], [garbage, "no start line"]),
             (["--tls-cert", c.serverCert, "--tls-key", garbage], [garbage, "tls-key"]),
             (["--tls-cert", c.serverCert, "--tls-key", c.clientKey], [c.clientKey, "mismatch"]),
+            (["--tls-cert", c.serverCert, "--tls-key", c.encryptedKey], [c.encryptedKey, "bad decrypt"]),
             (
                 ["--tls-cert", c.serverCert, "--tls-key", c.serverKey, "--tls-client-ca", missing],
                 ["tls-client-ca", missing]
