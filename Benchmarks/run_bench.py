@@ -832,11 +832,25 @@ def main() -> int:
     parser.add_argument("--out-md", default=str(REPO / "docs/benchmarks.md"))
     parser.add_argument("--out-json", default=str(REPO / "docs/bench-results.json"))
     parser.add_argument("--chart", default=str(REPO / "docs/bench-cost-curve.png"))
+    # --scenarios tls: the TLS scenario (Benchmarks/tls_bench.py), run apart from the others.
+    parser.add_argument("--tls-idle", type=int, default=1000, help="tls: idle TLS connections held")
+    parser.add_argument("--tls-out-md", default=str(REPO / "docs/benchmarks-tls.md"))
+    parser.add_argument("--tls-out-json", default=str(REPO / "docs/bench-tls.json"))
     args = parser.parse_args()
     if args.runs < 1 or args.runs > 50 or args.window <= 0 or args.window > 600 or args.warmup < 0:
         parser.error("--runs must be 1..50, --window in (0, 600], --warmup >= 0")
     if (os.cpu_count() or 1) < 2:
         parser.error("needs at least 2 CPUs (server on core 0, driver on core 1)")
+    prefixes = [p.strip() for p in args.scenarios.split(",") if p.strip()]
+    if "tls" in prefixes:
+        import tls_bench  # the TLS scenario: its own servers (trustctl --tls-cert, socat) and report
+
+        status = tls_bench.run(args.trustctl, args.window, args.runs, args.tls_idle, args.tls_out_md,
+                               args.tls_out_json)
+        prefixes.remove("tls")
+        if not prefixes:
+            return status
+        args.scenarios = ",".join(prefixes)
     if not Path(args.c_client).is_file():
         parser.error(f"load client missing: {args.c_client} (run `make bench-tools`)")
 

@@ -15,10 +15,13 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -69,17 +72,46 @@ static void cnet_tls_take_reason(char *err, size_t err_size, const char *fallbac
     ERR_clear_error();
 }
 
-/* A file OpenSSL will read: opened once here so that a missing or
- * unreadable file is reported with its errno, not a PEM parse error. */
+/* The largest certificate, key or CA file read (a system CA bundle is a
+ * few hundred KiB). */
+#define CNET_TLS_MAX_FILE (16L * 1024 * 1024)
+
+/* A file OpenSSL will read: checked here so that a missing or unreadable
+ * file is reported with its errno, not a PEM parse error, and so that a
+ * FIFO, a device or a huge file is refused instead of blocking the start
+ * (opened non-blocking, then fstat'ed). */
 static int cnet_tls_check_readable(const char *path, char *err, size_t err_size) {
-    FILE *file = fopen(path, "re");
-    if (file == NULL) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
         int saved = errno;
         cnet_tls_set_text(err, err_size, strerror(saved));
         return -saved;
     }
-    fclose(file);
+    struct stat info;
+    int rc = fstat(fd, &info);
+    int saved = errno;
+    close(fd);
+    if (rc != 0) {
+        cnet_tls_set_text(err, err_size, strerror(saved));
+        return -saved;
+    }
+    if (!S_ISREG(info.st_mode)) {
+        cnet_tls_set_text(err, err_size, "not a regular file");
+        return -EINVAL;
+    }
+    if (info.st_size > CNET_TLS_MAX_FILE) {
+        cnet_tls_set_text(err, err_size, "larger than 16 MiB: not a PEM file");
+        return -EFBIG;
+    }
     return 0;
+}
+
+/* A failure of cnet_tls_check_readable: its text is already in err. */
+static int cnet_tls_which(int rc, int file, int *which) {
+    if (which != NULL) {
+        *which = file;
+    }
+    return rc;
 }
 
 static int cnet_tls_fail(int rc, int file, int *which, char *err, size_t err_size, const char *fallback) {
@@ -97,14 +129,14 @@ static int cnet_tls_load_identity(SSL_CTX *ctx, const char *cert_file, const cha
                                   char *err, size_t err_size) {
     int rc = cnet_tls_check_readable(cert_file, err, err_size);
     if (rc < 0) {
-        return cnet_tls_fail(rc, CNET_TLS_FILE_CERT, which, err, err_size, "");
+        return cnet_tls_which(rc, CNET_TLS_FILE_CERT, which);
     }
     if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
         return cnet_tls_fail(-EINVAL, CNET_TLS_FILE_CERT, which, err, err_size, "not a PEM certificate");
     }
     rc = cnet_tls_check_readable(key_file, err, err_size);
     if (rc < 0) {
-        return cnet_tls_fail(rc, CNET_TLS_FILE_KEY, which, err, err_size, "");
+        return cnet_tls_which(rc, CNET_TLS_FILE_KEY, which);
     }
     if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1) {
         return cnet_tls_fail(-EINVAL, CNET_TLS_FILE_KEY, which, err, err_size, "not a PEM private key");
@@ -119,11 +151,21 @@ static int cnet_tls_load_identity(SSL_CTX *ctx, const char *cert_file, const cha
 static int cnet_tls_load_ca(SSL_CTX *ctx, const char *ca_file, int *which, char *err, size_t err_size) {
     int rc = cnet_tls_check_readable(ca_file, err, err_size);
     if (rc < 0) {
-        return cnet_tls_fail(rc, CNET_TLS_FILE_CA, which, err, err_size, "");
+        return cnet_tls_which(rc, CNET_TLS_FILE_CA, which);
     }
     if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
         return cnet_tls_fail(-EINVAL, CNET_TLS_FILE_CA, which, err, err_size, "no certificate in the CA file");
     }
+    return 0;
+}
+
+/* An encrypted private key is refused rather than prompted for: OpenSSL's
+ * default would read a pass phrase from the terminal, blocking the start. */
+static int cnet_tls_no_password(char *buf, int size, int rwflag, void *userdata) {
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)userdata;
     return 0;
 }
 
@@ -132,6 +174,7 @@ static SSL_CTX *cnet_tls_ssl_ctx_new(const SSL_METHOD *method) {
     if (ctx == NULL) {
         return NULL;
     }
+    SSL_CTX_set_default_passwd_cb(ctx, cnet_tls_no_password);
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     /* Idle connections give their record buffers back. */
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);

@@ -24,7 +24,8 @@ struct EchoClientCommand: ParsableCommand {
 
     static let tls = CommandFlag(name: "tls", help: "Speak TLS 1.2/1.3 to the server (docs/tls.md).")
     static let tlsCA = CommandValue<OptionalFile>.option(
-        "tls-ca", .file, help: "With --tls: the PEM CAs the server's certificate must chain to (default: the system's).")
+        "tls-ca", .file, help: "With --tls: the PEM CAs the server's certificate must chain to (default: the system's)."
+    )
     static let insecure = CommandFlag(name: "insecure", help: "With --tls: do not check the server's certificate.")
     static let sni = CommandValue<String>.option(
         "sni", .host, help: "With --tls: the server name sent and checked (default: HOST).")

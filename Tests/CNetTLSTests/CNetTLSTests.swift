@@ -277,6 +277,39 @@ final class CNetTLSTests: XCTestCase {
         XCTAssertEqual(cnet_tls_conn_session_reused(server2), 1)
     }
 
+    func testPeekAndConsumeMoveCiphertextWithoutACopy() throws {
+        let c = try certs()
+        let serverCtx = try serverContext(cert: c.serverCert, key: c.serverKey)
+        defer { cnet_tls_ctx_free(serverCtx) }
+        let clientCtx = try clientContext(ca: c.caCert)
+        defer { cnet_tls_ctx_free(clientCtx) }
+        let server = try XCTUnwrap(cnet_tls_conn_new_server(serverCtx))
+        defer { cnet_tls_conn_free(server) }
+        let client = try XCTUnwrap(cnet_tls_conn_new_client(clientCtx, "localhost"))
+        defer { cnet_tls_conn_free(client) }
+        XCTAssertEqual(handshake(client, server).0, 1)
+        let message = [UInt8](repeating: 0x5A, count: 40_000)
+        XCTAssertEqual(cnet_tls_write(client, message, message.count), message.count)
+        // Hand the ciphertext over in uneven pieces straight from the client's buffer.
+        var data: UnsafeRawPointer?
+        var pending = cnet_tls_peek(client, &data)
+        XCTAssertGreaterThan(pending, message.count)
+        while pending > 0, let base = data {
+            let piece = min(pending, 1_000)
+            XCTAssertEqual(cnet_tls_feed(server, base, piece), 0)
+            cnet_tls_consume(client, piece)
+            pending = cnet_tls_peek(client, &data)
+        }
+        XCTAssertEqual(cnet_tls_pending(client), 0)
+        var received: [UInt8] = []
+        while true {
+            let (n, chunk) = read(server)
+            if n <= 0 { break }
+            received += chunk
+        }
+        XCTAssertEqual(received, message)
+    }
+
     func testPlaintextPeerFailsTheHandshake() throws {
         let c = try certs()
         let serverCtx = try serverContext(cert: c.serverCert, key: c.serverKey)

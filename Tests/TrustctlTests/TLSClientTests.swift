@@ -135,6 +135,12 @@ final class TLSClientTests: XCTestCase {
         let missing = try client(["localhost", String(server.port), "x", "--tls", "--tls-ca", c.path("nope.pem")])
         XCTAssertEqual(missing.exitCode, 64)
         XCTAssertTrue(missing.stderr.contains("nope.pem: No such file or directory"), missing.stderr)
+        // Checked before connecting, and a FIFO is refused rather than waited on.
+        let fifo = c.path("client-fifo")
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        let notAFile = try client(["localhost", "1", "x", "--tls", "--tls-ca", fifo])
+        XCTAssertEqual(notAFile.exitCode, 64)
+        XCTAssertTrue(notAFile.stderr.contains("not a regular file"), notAFile.stderr)
     }
 
     func testPlainServerIsATLSFailureNotAHang() throws {

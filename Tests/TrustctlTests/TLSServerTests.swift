@@ -267,11 +267,16 @@ final class TLSServerTests: XCTestCase {
         let garbage = environment.directory.appendingPathComponent("garbage.pem").path
         try "hello\n".write(toFile: garbage, atomically: true, encoding: .utf8)
         let missing = environment.directory.appendingPathComponent("missing.pem").path
+        let fifo = environment.directory.appendingPathComponent("fifo.pem").path
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
         let cases: [([String], [String])] = [
             (["--tls-cert", missing, "--tls-key", c.serverKey], [missing, "No such file or directory"]),
             (["--tls-cert", garbage, "--tls-key", c.serverKey], [garbage, "no start line"]),
+            (["--tls-cert", fifo, "--tls-key", c.serverKey], [fifo, "not a regular file"]),
+            (["--tls-cert", "/dev/zero", "--tls-key", c.serverKey], ["/dev/zero", "not a regular file"]),
             (["--tls-cert", c.serverCert, "--tls-key", garbage], [garbage, "tls-key"]),
             (["--tls-cert", c.serverCert, "--tls-key", c.clientKey], [c.clientKey, "mismatch"]),
+            (["--tls-cert", c.serverCert, "--tls-key", c.encryptedKey], [c.encryptedKey, "bad decrypt"]),
             (
                 ["--tls-cert", c.serverCert, "--tls-key", c.serverKey, "--tls-client-ca", missing],
                 ["tls-client-ca", missing]

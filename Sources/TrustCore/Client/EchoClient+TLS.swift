@@ -8,8 +8,9 @@ import CNetShim
 /// (`TLSClientStream`), framed or raw; a raw half-close is close_notify
 /// followed by the TCP half-close.
 extension EchoClient {
-    func runTLS(_ fd: Int32, _ tls: TLSClientOptions, output: (String) -> Void) throws(TrustError) {
-        let context = try tls.makeContext()
+    func runTLS(_ fd: Int32, _ tls: TLSClientOptions, _ context: TLSContext, output: (String) -> Void)
+        throws(TrustError)
+    {
         let stream = try TLSClientStream(fd: fd, context: context, serverName: tls.serverName ?? options.host)
         try stream.handshake(target: target, timeout: options.timeout)
         if options.raw {

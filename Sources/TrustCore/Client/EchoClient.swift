@@ -96,10 +96,12 @@ public struct EchoClient: Sendable {
     /// Connects, exchanges everything, and reports each verified echo
     /// through `output`, one line at a time.
     public func run(output: (String) -> Void) throws(TrustError) {
+        // A bad --tls-ca is a usage error before any connect.
+        let tlsContext = try options.tls.map { tls throws(TrustError) in try tls.makeContext() }
         let fd = try connect()
         defer { _ = cnet_close(fd) }
-        if let tls = options.tls {
-            try runTLS(fd, tls, output: output)
+        if let tls = options.tls, let tlsContext {
+            try runTLS(fd, tls, tlsContext, output: output)
             return
         }
         if options.raw {

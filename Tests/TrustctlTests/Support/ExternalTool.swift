@@ -48,6 +48,9 @@ final class ExternalTool {
 
     var pid: Int32 { process.processIdentifier }
 
+    /// What it has written to stdout so far.
+    var output: String { (try? String(contentsOf: outURL, encoding: .utf8)) ?? "" }
+
     /// Waits at most `timeout` seconds; a process still running then is killed (by PID).
     func finish(timeout: Double) -> ExternalToolResult {
         let deadline = Date().addingTimeInterval(timeout)

@@ -14,6 +14,8 @@ struct TLSCertificates {
     var expiredCert: String { path("expired.pem") }
     var clientCert: String { path("client.pem") }
     var clientKey: String { path("client.key") }
+    /// server.key encrypted with a pass phrase (the server refuses it).
+    var encryptedKey: String { path("encrypted.key") }
 
     func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
@@ -41,6 +43,7 @@ struct TLSCertificates {
             "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
             "-out", "expired.pem", "-days", "-1", "-extfile", "server.ext")
         try signed("client", subject: "/CN=test client", days: "2", ext: "client.ext")
+        try openssl("pkey", "-in", "server.key", "-aes256", "-passout", "pass:secret", "-out", "encrypted.key")
     }
 
     private func signed(_ name: String, subject: String, days: String, ext: String) throws {
