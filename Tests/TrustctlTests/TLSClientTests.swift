@@ -8,23 +8,7 @@ import XCTest
 /// `echo-client --tls` against third-party TLS servers: `openssl s_server`
 /// (its `-rev` mode echoes each line reversed, so palindromes come back as
 /// sent) and socat's `OPENSSL-LISTEN` in front of a byte-for-byte echo.
-final class TLSClientTests: XCTestCase {
-    nonisolated(unsafe) static var shared: TLSCertificates?
-
-    override class func setUp() {
-        super.setUp()
-        shared = try? TLSCertificates.make()
-    }
-
-    override class func tearDown() {
-        shared?.remove()
-        super.tearDown()
-    }
-
-    private func certs() throws -> TLSCertificates {
-        try XCTUnwrap(TLSClientTests.shared, "openssl could not make the test certificates")
-    }
-
+final class TLSClientTests: TLSCertificateTestCase {
     /// `openssl s_server -rev` on a free port, accepting `count` connections;
     /// waits (bounded) until it accepts.
     private func startSServer(cert: String? = nil, count: Int = 1, extra: [String] = []) throws -> (

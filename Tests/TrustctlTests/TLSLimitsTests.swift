@@ -8,21 +8,9 @@ import XCTest
 /// The core's limits hold over TLS as over plain TCP: --max-clients, the
 /// drain on SIGTERM (ended with close_notify), and a client that stops
 /// reading (backpressure, then send_timeout). Python's ssl is the client.
-final class TLSLimitsTests: XCTestCase {
-    nonisolated(unsafe) static var shared: TLSCertificates?
-
-    override class func setUp() {
-        super.setUp()
-        shared = try? TLSCertificates.make()
-    }
-
-    override class func tearDown() {
-        shared?.remove()
-        super.tearDown()
-    }
-
+final class TLSLimitsTests: TLSCertificateTestCase {
     private func startTLSServer(_ extra: [String]) throws -> (EchoServerUnderTest, TLSCertificates) {
-        let c = try XCTUnwrap(TLSLimitsTests.shared, "openssl could not make the test certificates")
+        let c = try certs()
         return (try startEchoServer(["--tls-cert", c.serverCert, "--tls-key", c.serverKey] + extra), c)
     }
 

@@ -4,23 +4,7 @@ import XCTest
 /// `echo-load-test --tls` against `echo-server --tls-cert`: every round trip
 /// verified, handshakes counted (and resumed with --tls-resume) apart from
 /// the round trips, failures of the handshake reported as such.
-final class TLSLoadTestTests: XCTestCase {
-    nonisolated(unsafe) static var shared: TLSCertificates?
-
-    override class func setUp() {
-        super.setUp()
-        shared = try? TLSCertificates.make()
-    }
-
-    override class func tearDown() {
-        shared?.remove()
-        super.tearDown()
-    }
-
-    private func certs() throws -> TLSCertificates {
-        try XCTUnwrap(TLSLoadTestTests.shared, "openssl could not make the test certificates")
-    }
-
+final class TLSLoadTestTests: TLSCertificateTestCase {
     private func loadTest(_ arguments: [String]) throws -> (TrustctlResult, [String: Any]) {
         let result = try TrustctlProcess.run(
             ["echo-load-test"] + arguments + ["--json"], environment: try makeTrustctlEnvironment().variables,

@@ -9,23 +9,7 @@ import XCTest
 /// s_client, socat's OPENSSL address and Python's ssl module as clients,
 /// certificates made by `openssl req`/`openssl x509` for the run. Runs on
 /// the backend TRUST_ECHO_IO selects (the suite runs on both).
-final class TLSServerTests: XCTestCase {
-    nonisolated(unsafe) static var shared: TLSCertificates?
-
-    override class func setUp() {
-        super.setUp()
-        shared = try? TLSCertificates.make()
-    }
-
-    override class func tearDown() {
-        shared?.remove()
-        super.tearDown()
-    }
-
-    private func certs() throws -> TLSCertificates {
-        try XCTUnwrap(TLSServerTests.shared, "openssl could not make the test certificates")
-    }
-
+final class TLSServerTests: TLSCertificateTestCase {
     private func startTLSServer(_ extra: [String] = [], cert: String? = nil) throws -> EchoServerUnderTest {
         let c = try certs()
         return try startEchoServer(["--tls-cert", cert ?? c.serverCert, "--tls-key", c.serverKey] + extra)
