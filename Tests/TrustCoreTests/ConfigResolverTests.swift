@@ -70,7 +70,7 @@ final class ConfigResolverTests: XCTestCase {
             ServerSetting.all.map(\.name),
             [
                 "port", "host", "mode", "timeout", "max-frame", "max-clients", "workers", "drain-timeout", "io",
-                "metrics-port", "metrics-host", "proxy-protocol", "proxy-trusted",
+                "metrics-port", "metrics-host", "proxy-protocol", "proxy-trusted", "transport", "udp-rate",
                 "tls-cert", "tls-key", "tls-client-ca", "tls-handshake-timeout", "log-level",
             ])
         XCTAssertEqual(
@@ -79,7 +79,7 @@ final class ConfigResolverTests: XCTestCase {
                 "TRUST_ECHO_PORT", "TRUST_ECHO_HOST", "TRUST_ECHO_MODE", "TRUST_ECHO_TIMEOUT", "TRUST_ECHO_MAX_FRAME",
                 "TRUST_ECHO_MAX_CLIENTS", "TRUST_ECHO_WORKERS", "TRUST_ECHO_DRAIN_TIMEOUT", "TRUST_ECHO_IO",
                 "TRUST_ECHO_METRICS_PORT", "TRUST_ECHO_METRICS_HOST", "TRUST_ECHO_PROXY_PROTOCOL",
-                "TRUST_ECHO_PROXY_TRUSTED",
+                "TRUST_ECHO_PROXY_TRUSTED", "TRUST_ECHO_TRANSPORT", "TRUST_ECHO_UDP_RATE",
                 "TRUST_ECHO_TLS_CERT", "TRUST_ECHO_TLS_KEY", "TRUST_ECHO_TLS_CLIENT_CA",
                 "TRUST_ECHO_TLS_HANDSHAKE_TIMEOUT", "TRUST_LOG_LEVEL",
             ])
